@@ -1,0 +1,83 @@
+"""Fixtures for tests that talk to the real stack started by ``tradestream stack up``."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from redis.asyncio import Redis
+
+from tradestream.cli.demo import free_port
+from tradestream.cli.worker_process import WorkerProcess
+from tradestream.config.settings import Settings
+from tradestream.sinks.clickhouse import ClickHouseSink
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark everything under tests/integration as an integration test."""
+    for item in items:
+        if "/integration/" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Settings of a pipeline of its own: fresh topics, group, database and DLQ stream."""
+    return Settings(namespace=f"t{uuid.uuid4().hex[:10]}", web_port=free_port(), partitions=4)
+
+
+@pytest.fixture
+def clickhouse(settings: Settings) -> Iterator[ClickHouseSink]:
+    """A ClickHouse sink on the test database, dropped afterwards."""
+    sink = ClickHouseSink(settings)
+    sink.migrate()
+    yield sink
+    sink.query(f"DROP DATABASE IF EXISTS {sink.database}")
+    sink.close()
+
+
+@pytest.fixture
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    """A Redis client; the test's DLQ stream is deleted afterwards."""
+    client = Redis.from_url(settings.redis_url.get_secret_value())
+    yield client
+    await client.delete(settings.dlq_stream)
+    await client.aclose()
+
+
+@pytest.fixture
+async def kafka_cleanup(settings: Settings) -> AsyncIterator[None]:
+    """Delete the test namespace's topics afterwards."""
+    yield
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(f"{settings.namespace}.")]
+        if mine:
+            await admin.delete_topics(mine)
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def worker(
+    settings: Settings, clickhouse: ClickHouseSink, kafka_cleanup: None
+) -> AsyncIterator[WorkerProcess]:
+    """A real ``tradestream worker`` process on the test namespace."""
+    proc = WorkerProcess(
+        settings.web_port,
+        ROOT / ".stack" / "logs" / f"test-worker-{settings.namespace}.log",
+        env={"TRADESTREAM_NAMESPACE": settings.namespace, "TRADESTREAM_PARTITIONS": "4"},
+    )
+    proc.start()
+    try:
+        await proc.wait_ready()
+        yield proc
+    finally:
+        await asyncio.to_thread(proc.stop)

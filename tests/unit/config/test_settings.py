@@ -1,0 +1,69 @@
+"""Settings from the environment and the YAML files under config/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from tradestream.config.files import ConfigFileError, PipelineConfig, SymbolsConfig, load_yaml
+from tradestream.config.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_environment_is_parsed_with_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRADESTREAM_KAFKA_BOOTSTRAP", "10.0.0.1:9092")
+    monkeypatch.setenv("TRADESTREAM_PARTITIONS", "16")
+    monkeypatch.setenv("TRADESTREAM_NAMESPACE", "abc")
+    settings = Settings()
+    assert settings.kafka_bootstrap == "10.0.0.1:9092"
+    assert settings.partitions == 16
+    assert settings.scoped("md.book.top") == "abc.md.book.top"
+    assert settings.group_id == "abc.tradestream"
+    assert settings.clickhouse_db == "abc_tradestream"
+    assert settings.dlq_stream == "abc:tradestream:dlq"
+
+
+def test_settings_are_frozen_and_hide_secrets() -> None:
+    settings = Settings(postgres_dsn="postgresql://u:hunter2@h/db")
+    with pytest.raises(ValidationError):
+        settings.partitions = 3  # type: ignore[misc]
+    assert "hunter2" not in repr(settings)
+
+
+@pytest.mark.parametrize("namespace", ["Bad", "1abc", "a-b", "x" * 40])
+def test_bad_namespace_is_rejected(namespace: str) -> None:
+    with pytest.raises(ValidationError, match="namespace"):
+        Settings(namespace=namespace)
+
+
+def test_project_config_files_are_valid() -> None:
+    config = PipelineConfig.load(ROOT / "config")
+    assert "BTCUSDT" in config.symbols.enabled()
+    assert config.risk.max_leverage >= 1
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("symbols: []", "symbols"),
+        ("symbols: [{symbol: btc}]", "USDT linear perpetual"),
+        ("symbols: [{symbol: BTCUSDT, book_depth: 7}]", "book_depth"),
+        ("symbols: [{symbol: BTCUSDT}, {symbol: BTCUSDT}]", "listed twice"),
+        ("symbols: [{symbol: BTCUSDT, colour: red}]", "colour"),
+        ("symbols: [", "not valid YAML"),
+    ],
+)
+def test_invalid_symbol_files_name_file_and_field(tmp_path: Path, text: str, fragment: str) -> None:
+    path = tmp_path / "symbols.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigFileError, match=r"symbols\.yaml") as info:
+        load_yaml(path, SymbolsConfig)
+    assert fragment in str(info.value)
+
+
+def test_missing_file_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(ConfigFileError, match="file not found"):
+        PipelineConfig.load(tmp_path)

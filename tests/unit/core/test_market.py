@@ -1,0 +1,106 @@
+"""MarketBooks over the real recording and over injected faults."""
+
+from __future__ import annotations
+
+import itertools
+
+import orjson
+import pytest
+
+from tests.support.recordings import FINAL_BOOKS, OB200, frames
+from tradestream.core.errors import BadInputError
+from tradestream.core.market import MarketBooks, decimal_text
+from tradestream.core.order_book import DeltaOutcome
+
+
+def replay_books() -> MarketBooks:
+    books = MarketBooks(clock=lambda: 42)
+    for raw in frames(OB200):
+        assert books.apply(raw, recv_ts_ms=1).outcome is DeltaOutcome.APPLIED
+    return books
+
+
+def test_recording_rebuilds_the_known_final_books() -> None:
+    books = replay_books()
+    for symbol, (bid, ask) in FINAL_BOOKS.items():
+        record = books.status_record(symbol, top_n=1)
+        assert record["status"] == "valid"
+        assert (record["bids"][0][0], record["asks"][0][0]) == (bid, ask)
+        assert record["gaps"] == 0
+
+
+def test_book_top_is_emitted_only_when_the_top_changes() -> None:
+    books = MarketBooks(clock=lambda: 7)
+    emitted = [books.apply(raw, 1).book_top for raw in frames(OB200)]
+    tops = [t for t in emitted if t is not None]
+    assert 4 <= len(tops) < len(emitted)
+    pairs = [(t.symbol, t.bid_px, t.bid_sz, t.ask_px, t.ask_sz) for t in tops]
+    for prev, cur in itertools.pairwise(pairs):
+        assert prev != cur or prev[0] != cur[0]
+    assert tops[0].produced_ts_ms == 7
+
+
+def _frame(kind: str, u: int, seq: int, bids: list[list[str]], asks: list[list[str]]) -> bytes:
+    return orjson.dumps(
+        {
+            "topic": "orderbook.50.ABCUSDT",
+            "type": kind,
+            "ts": 1000 + u,
+            "cts": 999 + u,
+            "data": {"s": "ABCUSDT", "b": bids, "a": asks, "u": u, "seq": seq},
+        }
+    )
+
+
+def test_gap_requests_one_resync_until_a_snapshot_repairs_the_book() -> None:
+    books = MarketBooks(clock=lambda: 5)
+    books.apply(_frame("snapshot", 10, 100, [["1.0", "1"]], [["1.1", "1"]]), 1)
+    gap = books.apply(_frame("delta", 12, 101, [], []), 1)
+    assert gap.outcome is DeltaOutcome.GAP
+    assert gap.resync is not None
+    assert gap.resync.symbol == "ABCUSDT"
+    assert gap.book_top is not None
+    assert gap.book_top.status == "invalid"
+    again = books.apply(_frame("delta", 13, 102, [], []), 1)
+    assert again.resync is None
+    assert again.book_top is None
+    healed = books.apply(_frame("snapshot", 20, 200, [["1.0", "2"]], [["1.1", "1"]]), 1)
+    assert healed.book_top is not None
+    assert healed.book_top.status == "valid"
+
+
+def test_delta_before_any_snapshot_asks_for_a_resync() -> None:
+    books = MarketBooks(clock=lambda: 5)
+    update = books.apply(_frame("delta", 3, 100, [], []), 1)
+    assert update.outcome is DeltaOutcome.NOT_READY
+    assert update.resync is not None
+    assert update.book_top is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"not json",
+        b'{"topic":"orderbook.50.X","type":"delta"}',
+        b"{",
+        _frame("weird", 1, 1, [], []),
+        b'{"topic":"orderbook.50.X","type":"delta","ts":1,'
+        b'"data":{"s":"X","b":[["1"]],"a":[],"u":1,"seq":1}}',
+    ],
+)
+def test_malformed_frames_raise_bad_input(raw: bytes) -> None:
+    with pytest.raises(BadInputError):
+        MarketBooks(clock=lambda: 0).apply(raw, 1)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (65114.2, "65114.2"),
+        (0.07055, "0.07055"),
+        (12000000.0, "12000000"),
+        (1.234e-05, "0.00001234"),
+    ],
+)
+def test_decimal_text_is_plain(value: float, text: str) -> None:
+    assert decimal_text(value) == text

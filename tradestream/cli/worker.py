@@ -1,0 +1,48 @@
+"""``tradestream worker``: prepare topics and tables, then run the Faust worker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from faust.cli.faust import cli
+
+from tradestream.config.files import PipelineConfig
+from tradestream.config.settings import Settings, get_settings
+from tradestream.sinks.clickhouse import ClickHouseSink
+from tradestream.streams.admin import ensure_topics
+
+
+def prepare(settings: Settings) -> None:
+    """Validate config files, create topics and the ClickHouse schema (idempotent)."""
+    PipelineConfig.load(settings.config_dir)
+    asyncio.run(ensure_topics(settings))
+    sink = ClickHouseSink(settings)
+    try:
+        sink.migrate()
+    finally:
+        sink.close()
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Add the worker command's arguments."""
+    parser.add_argument("-l", "--loglevel", default=None, help="debug, info, warning, error")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the worker in this process (blocks until it is stopped)."""
+    settings = get_settings()
+    prepare(settings)
+    argv = [
+        "-A",
+        "tradestream.app",
+        "worker",
+        "--web-port",
+        str(settings.web_port),
+        "--web-host",
+        settings.web_host,
+        "-l",
+        args.loglevel or settings.log_level,
+    ]
+    cli.main(args=argv, prog_name="tradestream worker", standalone_mode=True)
+    return 0

@@ -1,0 +1,138 @@
+"""YAML configuration under ``config/``: symbols, strategies and risk limits.
+
+Each file is validated into a frozen model at start; a bad file stops the process with the file
+name and the offending field instead of surfacing later as a trading error.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, Field, PositiveInt, ValidationError, field_validator
+
+_SYMBOL = re.compile(r"^[A-Z0-9]{2,20}USDT$")
+
+
+class ConfigFileError(ValueError):
+    """Name the config file and field that failed validation."""
+
+
+class SymbolConfig(BaseModel, frozen=True, extra="forbid"):
+    """One traded instrument and the market data we subscribe to for it."""
+
+    symbol: str
+    book_depth: Literal[1, 50, 200, 1000] = 200
+    enabled: bool = True
+
+    @field_validator("symbol")
+    @classmethod
+    def _check_symbol(cls, value: str) -> str:
+        if not _SYMBOL.match(value):
+            raise ValueError(f"{value!r} is not a USDT linear perpetual symbol like BTCUSDT")
+        return value
+
+
+class SymbolsConfig(BaseModel, frozen=True, extra="forbid"):
+    """The symbol universe of a pipeline."""
+
+    symbols: tuple[SymbolConfig, ...] = Field(min_length=1)
+
+    @field_validator("symbols")
+    @classmethod
+    def _unique(cls, value: tuple[SymbolConfig, ...]) -> tuple[SymbolConfig, ...]:
+        names = [s.symbol for s in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"symbols listed twice: {', '.join(duplicates)}")
+        return value
+
+    def enabled(self) -> tuple[str, ...]:
+        """Return the names of the enabled symbols."""
+        return tuple(s.symbol for s in self.symbols if s.enabled)
+
+
+class StrategyKind(StrEnum):
+    """The strategy families the signal agent knows how to run."""
+
+    MOMENTUM = "momentum"
+    SAR = "sar"
+    SUPERTREND = "supertrend"
+    VOLUME_PROFILE = "volume_profile"
+    ORDER_BOOK_SCALPER = "order_book_scalper"
+
+
+class StrategyConfig(BaseModel, frozen=True, extra="forbid"):
+    """One configured strategy instance."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,15}$")
+    kind: StrategyKind
+    symbols: tuple[str, ...] = Field(min_length=1)
+    enabled: bool = True
+    params: dict[str, float | int | str | bool] = Field(default_factory=dict)
+
+
+class StrategiesConfig(BaseModel, frozen=True, extra="forbid"):
+    """All configured strategies; names are unique because order ids derive from them."""
+
+    strategies: tuple[StrategyConfig, ...] = ()
+
+    @field_validator("strategies")
+    @classmethod
+    def _unique(cls, value: tuple[StrategyConfig, ...]) -> tuple[StrategyConfig, ...]:
+        names = [s.name for s in value]
+        if len(set(names)) != len(names):
+            raise ValueError("strategy names must be unique")
+        return value
+
+
+class RiskLimitsConfig(BaseModel, frozen=True, extra="forbid"):
+    """Account-wide limits the risk agent enforces before any order is sent."""
+
+    max_position_notional_usdt: Decimal = Field(gt=0)
+    max_gross_notional_usdt: Decimal = Field(gt=0)
+    max_daily_loss_usdt: Decimal = Field(gt=0)
+    max_leverage: PositiveInt = Field(le=100)
+    max_orders_per_minute: PositiveInt = 60
+    max_open_positions: PositiveInt = 10
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_yaml(path: Path, model: type[M]) -> M:
+    """Read ``path`` and validate it as ``model``, naming the file in every error."""
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigFileError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigFileError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return model.model_validate(raw if raw is not None else {})
+    except ValidationError as exc:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigFileError(f"{path}: {details}") from exc
+
+
+class PipelineConfig(BaseModel, frozen=True, extra="forbid"):
+    """Everything under ``config/``, validated together at start."""
+
+    symbols: SymbolsConfig
+    strategies: StrategiesConfig
+    risk: RiskLimitsConfig
+
+    @classmethod
+    def load(cls, config_dir: Path) -> PipelineConfig:
+        """Load and validate the three files of ``config_dir``."""
+        return cls(
+            symbols=load_yaml(config_dir / "symbols.yaml", SymbolsConfig),
+            strategies=load_yaml(config_dir / "strategies.yaml", StrategiesConfig),
+            risk=load_yaml(config_dir / "risk.yaml", RiskLimitsConfig),
+        )

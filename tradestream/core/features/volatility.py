@@ -1,0 +1,144 @@
+"""Statistics of mid log-returns over trailing time windows, and price rates of change.
+
+Every book update with a valid mid contributes one return r_t = 10^4 · ln(mid_t / mid_{t-1})
+(bps), also when the mid did not move (r_t = 0): the statistics are per book update, aggregated
+over a trailing *time* window, so they do not depend on how long the history is in events.
+
+Power sums Σr, Σr², Σr³ per window give the moments in O(1). Returns in bps are small and centred
+near zero, where power sums lose no meaningful precision; results are clamped so that rounding
+can never produce a negative variance.
+
+The sum of returns over (t - H, t] telescopes to 10^4 · ln(mid_t / mid_{t-H}), so rates of change
+and acceleration come from the same windowed sums, for the mid and for the microprice.
+"""
+
+from __future__ import annotations
+
+import math
+
+from tradestream.core.features.config import FeatureConfig
+from tradestream.core.features.registry import FeatureSpec, window_suffix
+from tradestream.core.features.ring import WindowedSums
+
+BPS = 1e4
+# Below this fraction of the mean square, the variance is rounding noise: skew is undefined.
+_RELATIVE_VARIANCE_FLOOR = 1e-10
+
+
+def volatility_specs(config: FeatureConfig) -> list[FeatureSpec]:
+    """List the return-statistics and rate-of-change features in vector order."""
+    specs: list[FeatureSpec] = []
+    for w in config.volatility_windows_ms:
+        s = window_suffix(w)
+        specs += [
+            FeatureSpec(f"realized_vol_{s}", f"sqrt(Σ_W r_t²), W = {w} ms, not annualised",
+                        "bps", "0.0 with no return in the window"),
+            FeatureSpec(f"return_mean_{s}", "Σ_W r_t / n, n = returns in W", "bps",
+                        "0.0 with no return in the window"),
+            FeatureSpec(f"return_std_{s}", "sqrt((Σ_W r_t² - n·mean²) / (n - 1)), sample std",
+                        "bps", "0.0 with fewer than 2 returns"),
+            FeatureSpec(f"return_skew_{s}", "m3 / m2^(3/2), m_k = Σ_W (r_t - mean)^k / n "
+                        "(biased, as scipy.stats.skew)", "ratio",
+                        "0.0 with fewer than 3 returns or zero variance"),
+        ]
+    for price in ("mid", "microprice"):
+        for h in config.roc_horizons_ms:
+            s = window_suffix(h)
+            specs += [
+                FeatureSpec(f"{price}_roc_{s}", f"10^4 · ln(x_t / x_{{t-H}}) / (H / 1000 s), "
+                            f"x = {price}, H = {h} ms, x_{{t-H}} = value in effect at t - H (the "
+                            "first value while the history is shorter)", "bps/s",
+                            "0.0 before the second valid value"),
+                FeatureSpec(f"{price}_accel_{s}", "10^4 · (ln(x_t / x_{t-H}) - ln(x_{t-H} / "
+                            f"x_{{t-2H}})) / (H / 1000 s)², x = {price}", "bps/s²",
+                            "0.0 before the second valid value"),
+            ]
+    return specs
+
+
+class LogReturns:
+    """Turn a price series into bps log-returns pushed into windowed power sums."""
+
+    __slots__ = ("_event", "_last", "sums")
+
+    def __init__(self, windows_ms: tuple[int, ...], powers: int) -> None:
+        """Keep Σr, ..., Σr^powers over each window."""
+        self.sums = WindowedSums(windows_ms, powers)
+        self._event = [0.0] * powers
+        self._last = 0.0
+
+    def update(self, now: int, price: float) -> None:
+        """Record the return from the last valid price to ``price``; skip invalid prices."""
+        if price <= 0.0:
+            return
+        last = self._last
+        self._last = price
+        if last <= 0.0:
+            return
+        r = BPS * math.log(price / last)
+        event = self._event
+        power = r
+        for k in range(len(event)):
+            event[k] = power
+            power *= r
+        self.sums.push(now, event)
+
+
+def _moments(n: int, s1: float, s2: float, s3: float) -> tuple[float, float, float, float]:
+    # Realised vol, mean, sample std and biased skew from power sums; 0.0 where undefined.
+    vol = math.sqrt(s2) if s2 > 0.0 else 0.0
+    if n == 0:
+        return vol, 0.0, 0.0, 0.0
+    mean = s1 / n
+    var = (s2 - s1 * mean) / (n - 1) if n > 1 else 0.0
+    std = math.sqrt(var) if var > 0.0 else 0.0
+    m2 = s2 / n - mean * mean
+    if n < 3 or m2 <= _RELATIVE_VARIANCE_FLOOR * (s2 / n):
+        return vol, mean, std, 0.0
+    m3 = s3 / n - 3.0 * mean * s2 / n + 2.0 * mean * mean * mean
+    return vol, mean, std, m3 / (m2 * math.sqrt(m2))
+
+
+class Volatility:
+    """Compute return statistics of the mid and rates of change of mid and microprice."""
+
+    def __init__(self, config: FeatureConfig, base: int) -> None:
+        """Lay out this group's features from position ``base`` of the vector."""
+        self.specs = volatility_specs(config)
+        at = {spec.name: base + i for i, spec in enumerate(self.specs)}
+        horizons = config.roc_horizons_ms
+        roc_windows = {*horizons, *(2 * h for h in horizons)}
+        mid_windows = tuple(sorted({*config.volatility_windows_ms, *roc_windows}))
+        micro_windows = tuple(sorted(roc_windows))
+        self._mid = LogReturns(mid_windows, 3)
+        self._micro = LogReturns(micro_windows, 1)
+        self._stats = [(mid_windows.index(w), at[f"realized_vol_{window_suffix(w)}"])
+                       for w in config.volatility_windows_ms]
+        self._roc = [
+            (returns.sums, windows.index(h), windows.index(2 * h),
+             at[f"{price}_roc_{window_suffix(h)}"], at[f"{price}_accel_{window_suffix(h)}"],
+             1000.0 / h)
+            for price, returns, windows in (("mid", self._mid, mid_windows),
+                                            ("microprice", self._micro, micro_windows))
+            for h in horizons
+        ]
+
+    def update(self, now: int, mid: float, microprice: float) -> None:
+        """Record the returns of one book update (prices of 0.0 mean undefined and are skipped)."""
+        self._mid.update(now, mid)
+        self._micro.update(now, microprice)
+
+    def refresh(self, now: int, out: list[float]) -> None:
+        """Evict returns older than each window at ``now`` and write the features."""
+        sums = self._mid.sums
+        sums.advance(now)
+        self._micro.sums.advance(now)
+        for w, i in self._stats:
+            moments = _moments(sums.count(w), sums.total(w, 0), sums.total(w, 1),
+                               sums.total(w, 2))
+            # volatility_specs lists vol, mean, std and skew of one window next to each other.
+            out[i], out[i + 1], out[i + 2], out[i + 3] = moments
+        for ring, w_h, w_2h, i_roc, i_accel, per_second in self._roc:
+            recent = ring.total(w_h, 0)
+            out[i_roc] = recent * per_second
+            out[i_accel] = (2.0 * recent - ring.total(w_2h, 0)) * per_second * per_second

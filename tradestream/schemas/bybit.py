@@ -1,0 +1,76 @@
+"""Bybit v5 public WebSocket frames, decoded in C by msgspec.
+
+Only the fields the pipeline reads are declared; unknown fields are ignored so Bybit may add
+fields without breaking us. Prices and sizes stay strings here: exact, and parsed once by the
+consumer that needs numbers.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+PriceLevel = tuple[str, str]
+
+
+class OrderbookData(msgspec.Struct, frozen=True):
+    """Levels and sequence numbers of one order-book message."""
+
+    s: str
+    b: list[PriceLevel]
+    a: list[PriceLevel]
+    u: int
+    seq: int
+
+
+class OrderbookFrame(msgspec.Struct, frozen=True):
+    """``orderbook.{depth}.{symbol}``: a snapshot or a delta."""
+
+    topic: str
+    type: str
+    ts: int
+    data: OrderbookData
+    cts: int = 0
+
+
+class PublicTrade(msgspec.Struct, frozen=True):
+    """One trade of a ``publicTrade`` message; ``S`` is the taker side."""
+
+    T: int
+    s: str
+    S: str
+    v: str
+    p: str
+    i: str
+    seq: int = 0
+    BT: bool = False
+    RPI: bool = False
+
+
+class PublicTradeFrame(msgspec.Struct, frozen=True):
+    """``publicTrade.{symbol}``: one or more trades."""
+
+    topic: str
+    ts: int
+    data: list[PublicTrade]
+    type: str = "snapshot"
+
+
+class TopicProbe(msgspec.Struct):
+    """Read only the topic of a frame, to route it without decoding the rest."""
+
+    topic: str
+
+
+orderbook_decoder = msgspec.json.Decoder(OrderbookFrame)
+trade_decoder = msgspec.json.Decoder(PublicTradeFrame)
+topic_decoder = msgspec.json.Decoder(TopicProbe)
+
+
+def symbol_of_topic(topic: str) -> str:
+    """Return the symbol of a public topic such as ``orderbook.200.BTCUSDT``."""
+    return topic.rsplit(".", 1)[-1]
+
+
+def depth_of_topic(topic: str) -> int:
+    """Return the depth of an ``orderbook.{depth}.{symbol}`` topic."""
+    return int(topic.split(".", 2)[1])

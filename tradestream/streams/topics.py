@@ -1,0 +1,80 @@
+"""Every Kafka topic of the pipeline, declared once: name, key, value schema, size and retention.
+
+Market-data and execution topics are keyed by symbol and share the configured partition count so
+that the agents which join them are co-partitioned; account-wide topics have one partition so
+their consumer sees every event in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tradestream.config.settings import Settings
+
+_DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """One topic's contract."""
+
+    name: str
+    key: str
+    value: str
+    retention_ms: int | None = 7 * _DAY_MS
+    compacted: bool = False
+    single_partition: bool = False
+
+    def partitions(self, settings: Settings) -> int:
+        """Return how many partitions this topic has under ``settings``."""
+        return 1 if self.single_partition else settings.partitions
+
+    def configs(self) -> dict[str, str]:
+        """Return the broker-side topic configs."""
+        if self.compacted:
+            return {"cleanup.policy": "compact"}
+        configs = {"cleanup.policy": "delete"}
+        if self.retention_ms is not None:
+            configs["retention.ms"] = str(self.retention_ms)
+        return configs
+
+
+ORDERBOOK_RAW = TopicSpec("md.orderbook.raw", "symbol", "raw Bybit orderbook.* frame bytes")
+TRADES_RAW = TopicSpec("md.trades.raw", "symbol", "raw Bybit publicTrade.* frame bytes")
+TICKERS_RAW = TopicSpec("md.tickers.raw", "symbol", "raw Bybit tickers.* frame bytes")
+KLINES_RAW = TopicSpec("md.klines.raw", "symbol", "raw Bybit kline.* frame bytes")
+BOOK_TOP = TopicSpec("md.book.top", "symbol", "BookTop JSON", retention_ms=3 * _DAY_MS)
+FEATURES = TopicSpec("md.features", "symbol", "Features JSON", retention_ms=3 * _DAY_MS)
+SIGNALS = TopicSpec("sig.signals", "symbol", "Signal JSON", single_partition=True)
+EXEC_ORDERS = TopicSpec("exec.orders", "symbol", "order command JSON", retention_ms=30 * _DAY_MS)
+EXEC_REPORTS = TopicSpec("exec.reports", "symbol", "order event JSON", retention_ms=30 * _DAY_MS)
+OPS_CONTROL = TopicSpec("ops.control", "symbol or *", "control command JSON", single_partition=True)
+OPS_CONFIG = TopicSpec(
+    "ops.config", "config key", "config JSON", compacted=True, single_partition=True
+)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    ORDERBOOK_RAW,
+    TRADES_RAW,
+    TICKERS_RAW,
+    KLINES_RAW,
+    BOOK_TOP,
+    FEATURES,
+    SIGNALS,
+    EXEC_ORDERS,
+    EXEC_REPORTS,
+    OPS_CONTROL,
+    OPS_CONFIG,
+)
+
+RAW_TOPIC_BY_PREFIX: dict[str, TopicSpec] = {
+    "orderbook": ORDERBOOK_RAW,
+    "publicTrade": TRADES_RAW,
+    "tickers": TICKERS_RAW,
+    "kline": KLINES_RAW,
+}
+
+
+def raw_topic_for(bybit_topic: str) -> TopicSpec | None:
+    """Return the raw Kafka topic for a Bybit public topic, or None if we do not carry it."""
+    return RAW_TOPIC_BY_PREFIX.get(bybit_topic.split(".", 1)[0])

@@ -1,0 +1,50 @@
+"""Prometheus metrics of a worker, served at ``/metrics``."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+registry = CollectorRegistry(auto_describe=True)
+
+book_frames = Counter(
+    "tradestream_book_frames_total",
+    "Order-book frames processed, by outcome (applied, duplicate, gap, crossed...).",
+    ["outcome"],
+    registry=registry,
+)
+book_valid = Gauge(
+    "tradestream_book_valid",
+    "1 while the symbol's book is valid, 0 otherwise.",
+    ["symbol"],
+    registry=registry,
+)
+resyncs_requested = Counter(
+    "tradestream_resyncs_requested_total",
+    "Resync requests sent to ingest after a book became unusable.",
+    ["symbol", "reason"],
+    registry=registry,
+)
+dead_letters = Counter(
+    "tradestream_dead_letters_total",
+    "Events sent to the dead-letter queue, by source.",
+    ["source"],
+    registry=registry,
+)
+sink_rows = Counter(
+    "tradestream_sink_rows_total",
+    "Rows written by the sinks, by table.",
+    ["table"],
+    registry=registry,
+)
+sink_retries = Counter(
+    "tradestream_sink_retries_total",
+    "Failed sink writes that were retried, by table.",
+    ["table"],
+    registry=registry,
+)
+book_latency = Histogram(
+    "tradestream_book_latency_seconds",
+    "Ingest receive time to book-top produced.",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0),
+    registry=registry,
+)

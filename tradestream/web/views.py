@@ -1,0 +1,48 @@
+"""Faust web views of a worker: health, books, and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from tradestream.agents.market import books
+from tradestream.app import app
+from tradestream.tables.books import book_status_by_symbol
+from tradestream.web.metrics import registry
+
+
+@app.page("/health/")
+async def health(web: Any, request: Any) -> Any:
+    """Say the worker is serving and how many of its books are valid."""
+    statuses = [books.status_record(s, top_n=0)["status"] for s in books.symbols()]
+    return web.json(
+        {
+            "status": "ok",
+            "books": len(statuses),
+            "books_valid": statuses.count("valid"),
+        }
+    )
+
+
+@app.page("/books/")
+async def list_books(web: Any, request: Any) -> Any:
+    """List the live books this worker keeps, with best bid and ask and integrity counters."""
+    depth = int(request.query.get("depth", "1"))
+    return web.json({"books": [books.status_record(s, top_n=depth) for s in books.symbols()]})
+
+
+@app.page("/books/{symbol}/")
+@app.table_route(table=book_status_by_symbol, match_info="symbol")
+async def get_book_status(web: Any, request: Any, symbol: str) -> Any:
+    """Return a symbol's checkpointed status from whichever worker owns its partition."""
+    record = book_status_by_symbol.get(symbol)
+    if not record:
+        return web.json({"error": f"no book for {symbol}"}, status=404)
+    return web.json(record)
+
+
+@app.page("/metrics/")
+async def metrics(web: Any, request: Any) -> Any:
+    """Expose Prometheus metrics."""
+    return web.bytes(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
