@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -11,6 +12,8 @@ from tradestream.core.errors import HaltError
 from tradestream.streams.topics import ALL_TOPICS, TopicSpec
 
 log = logging.getLogger(__name__)
+
+_TOPIC_ALREADY_EXISTS = 36
 
 
 async def ensure_topics(settings: Settings) -> list[str]:
@@ -35,20 +38,42 @@ async def ensure_topics(settings: Settings) -> list[str]:
             for name, spec in wanted.items()
             if name not in existing
         ]
-        if missing:
-            await admin.create_topics(missing)
-            log.info("created topics: %s", ", ".join(t.name for t in missing))
-        return [t.name for t in missing]
+        if not missing:
+            return []
+        response = await admin.create_topics(missing)
+        created, raced = _created_topics(response.topic_errors)
+        if raced:
+            # Another process created them between our look and our create: check them too.
+            _check_partitions(settings, await _partition_counts(admin, raced), wanted)
+        if created:
+            log.info("created topics: %s", ", ".join(created))
+        return created
     finally:
         await admin.close()
 
 
-async def _partition_counts(admin: AIOKafkaAdminClient) -> dict[str, int]:
-    names = await admin.list_topics()
+async def _partition_counts(
+    admin: AIOKafkaAdminClient, names: list[str] | None = None
+) -> dict[str, int]:
+    names = names if names is not None else list(await admin.list_topics())
     if not names:
         return {}
-    described = await admin.describe_topics(list(names))
-    return {t["topic"]: len(t["partitions"]) for t in described}
+    described = await admin.describe_topics(names)
+    return {t["topic"]: len(t["partitions"]) for t in described if t["error_code"] == 0}
+
+
+def _created_topics(topic_errors: list[tuple[Any, ...]]) -> tuple[list[str], list[str]]:
+    created: list[str] = []
+    raced: list[str] = []
+    for name, code, *rest in topic_errors:
+        if code == 0:
+            created.append(name)
+        elif code == _TOPIC_ALREADY_EXISTS:
+            raced.append(name)
+        else:
+            message = rest[0] if rest else ""
+            raise HaltError(f"cannot create topic {name}: error {code} {message}")
+    return created, raced
 
 
 def _check_partitions(

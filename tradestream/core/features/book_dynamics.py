@@ -24,9 +24,6 @@ from tradestream.core.features.ring import WindowedSums
 _E_I = ("e_i = 1{b_i ≥ b'_i}·qb_i - 1{b_i ≤ b'_i}·qb'_i - 1{a_i ≤ a'_i}·qa_i + "
         "1{a_i ≥ a'_i}·qa'_i between the previous (') and current snapshot")
 _SIDES = (("bid", "b"), ("ask", "a"))
-# Slots of a side's current births / adds; its previous births / cancels sit at slot + 1.
-_BID_SLOT = 0
-_ASK_SLOT = 2
 
 
 def dynamics_specs(config: FeatureConfig) -> list[FeatureSpec]:
@@ -57,6 +54,78 @@ def dynamics_specs(config: FeatureConfig) -> list[FeatureSpec]:
     return specs
 
 
+class SideChanges:
+    """Track one side's level birth times and the size added and cancelled by each update."""
+
+    __slots__ = ("_better", "_birth_total", "_births", "_births_prev", "added", "cancelled")
+
+    def __init__(self, depth: int, better: float) -> None:
+        """Allocate birth buffers; ``better`` is +1 for bids (higher is better), -1 for asks."""
+        self._better = better
+        self._births = [0] * depth
+        self._births_prev = [0] * depth
+        self._birth_total = 0
+        self.added = 0.0
+        self.cancelled = 0.0
+
+    def update(self, now: int, cur: BookSide, prev: BookSide, has_previous: bool) -> float:
+        """Diff ``cur`` against ``prev`` (ignored without a previous) and return the mean age."""
+        if has_previous and cur.px == prev.px:
+            self._diff_sizes(cur.sz, prev.sz, cur.n)
+        else:
+            self._births, self._births_prev = self._births_prev, self._births
+            self._merge(now, cur, prev, prev.n if has_previous else 0)
+        n = cur.n
+        return (n * now - self._birth_total) / n if n else 0.0
+
+    def _diff_sizes(self, sz: list[float], sz0: list[float], n: int) -> None:
+        # Same prices as before (the common case): births stand, only sizes may have moved.
+        added = cancelled = 0.0
+        if sz != sz0:
+            for i in range(n):
+                change = sz[i] - sz0[i]
+                if change > 0.0:
+                    added += change
+                else:
+                    cancelled -= change
+        self.added = added
+        self.cancelled = cancelled
+
+    def _merge(self, now: int, cur: BookSide, prev: BookSide, n_prev: int) -> None:
+        # Walk both price-sorted sides: a shared price keeps its birth and diffs its size, a
+        # price only in ``cur`` is an add born now, a price only in ``prev`` is a cancel.
+        births, births_prev, better = self._births, self._births_prev, self._better
+        px, sz, px0, sz0 = cur.px, cur.sz, prev.px, prev.sz
+        n = cur.n
+        i = j = birth_total = 0
+        added = cancelled = 0.0
+        while i < n and j < n_prev:
+            p, p0 = px[i], px0[j]
+            if p == p0:
+                change = sz[i] - sz0[j]
+                if change > 0.0:
+                    added += change
+                else:
+                    cancelled -= change
+                birth = births_prev[j]
+                j += 1
+            elif (p - p0) * better > 0.0:
+                added += sz[i]
+                birth = now
+            else:
+                cancelled += sz0[j]
+                j += 1
+                continue
+            births[i] = birth
+            birth_total += birth
+            i += 1
+        for rest in range(i, n):
+            births[rest] = now
+        self._birth_total = birth_total + now * (n - i)
+        self.added = added
+        self.cancelled = cancelled
+
+
 class BookDynamics:
     """Compute OFI, level ages and add/cancel rates from consecutive snapshots."""
 
@@ -71,7 +140,8 @@ class BookDynamics:
         self._ofi_sum_at = [[at[f"ofi_{k}_sum_{window_suffix(w)}"] for k in config.ofi_levels]
                             for w in config.ofi_windows_ms]
         self._age_at = (at["bid_level_age_ms"], at["ask_level_age_ms"])
-        self._births = [[0] * config.levels for _ in range(4)]
+        self._bid = SideChanges(config.levels, 1.0)
+        self._ask = SideChanges(config.levels, -1.0)
         self._activity = [0.0] * 4
         self._activity_sums = WindowedSums(config.activity_windows_ms, 4)
         self._activity_at = [
@@ -89,32 +159,33 @@ class BookDynamics:
 
     def update(self, now: int, levels: BookLevels, out: list[float]) -> None:
         """Diff the latest snapshot against the previous one and record the changes at ``now``."""
-        births = self._births
-        births[0], births[1] = births[1], births[0]
-        births[2], births[3] = births[3], births[2]
-        out[self._age_at[0]] = self._diff_side(now, levels.bid, levels.prev_bid, _BID_SLOT)
-        out[self._age_at[1]] = self._diff_side(now, levels.ask, levels.prev_ask, _ASK_SLOT)
-        if self._has_previous:
+        has_previous = self._has_previous
+        bid, ask = self._bid, self._ask
+        out[self._age_at[0]] = bid.update(now, levels.bid, levels.prev_bid, has_previous)
+        out[self._age_at[1]] = ask.update(now, levels.ask, levels.prev_ask, has_previous)
+        if has_previous:
+            activity = self._activity
+            activity[0], activity[1] = bid.added, bid.cancelled
+            activity[2], activity[3] = ask.added, ask.cancelled
             self._order_flow(levels)
             self._ofi_sums.push(now, self._ofi)
-            self._activity_sums.push(now, self._activity)
-        for i, value in zip(self._ofi_at, self._ofi, strict=True):
+            self._activity_sums.push(now, activity)
+        # Layouts and buffers are built with matching lengths; strict zips would double the cost.
+        for i, value in zip(self._ofi_at, self._ofi, strict=False):
             out[i] = value
         self._has_previous = True
 
     def refresh(self, now: int, out: list[float]) -> None:
         """Evict events older than each window at ``now`` and write the windowed features."""
-        ofi_sums = self._ofi_sums
-        ofi_sums.advance(now)
-        for w, indices in enumerate(self._ofi_sum_at):
-            for c, i in enumerate(indices):
-                out[i] = ofi_sums.total(w, c)
-        activity = self._activity_sums
-        activity.advance(now)
-        for w, indices in enumerate(self._activity_at):
-            scale = self._activity_scale[w]
-            for c, i in enumerate(indices):
-                out[i] = activity.total(w, c) * scale
+        self._ofi_sums.advance(now)
+        for indices, sums in zip(self._ofi_sum_at, self._ofi_sums.sums, strict=False):
+            for i, value in zip(indices, sums, strict=False):
+                out[i] = value
+        self._activity_sums.advance(now)
+        for indices, sums, scale in zip(self._activity_at, self._activity_sums.sums,
+                                        self._activity_scale, strict=False):
+            for i, value in zip(indices, sums, strict=False):
+                out[i] = value * scale
 
     def _order_flow(self, levels: BookLevels) -> None:
         # Accumulate e_i level by level, recording the running sum at each configured depth.
@@ -130,37 +201,3 @@ class BookDynamics:
                           - (aq[level] if a <= a0 else 0.0) + (aq0[level] if a >= a0 else 0.0))
                 level += 1
             ofi[j] = total
-
-    def _diff_side(self, now: int, cur: BookSide, prev: BookSide, slot: int) -> float:
-        # Merge the two price-sorted sides: carry birth times over, count adds and cancels,
-        # and return the mean level age. ``better`` is +1 for bids (higher is better), -1 asks.
-        births, births_prev = self._births[slot], self._births[slot + 1]
-        better = 1.0 if slot == _BID_SLOT else -1.0
-        n_prev = prev.n if self._has_previous else 0
-        px, sz, px0, sz0 = cur.px, cur.sz, prev.px, prev.sz
-        n = cur.n
-        i = j = 0
-        added = cancelled = age = 0.0
-        while i < n and j < n_prev:
-            p, p0 = px[i], px0[j]
-            if p == p0:
-                change = sz[i] - sz0[j]
-                if change > 0.0:
-                    added += change
-                else:
-                    cancelled -= change
-                births[i] = births_prev[j]
-                age += now - births[i]
-                i, j = i + 1, j + 1
-            elif (p - p0) * better > 0.0:
-                added += sz[i]
-                births[i] = now
-                i += 1
-            else:
-                cancelled += sz0[j]
-                j += 1
-        for rest in range(i, n):
-            births[rest] = now
-        self._activity[slot] = added
-        self._activity[slot + 1] = cancelled
-        return age / n if n else 0.0

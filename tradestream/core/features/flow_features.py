@@ -17,6 +17,7 @@ from tradestream.core.features.config import FeatureConfig
 from tradestream.core.features.registry import FeatureSpec, window_suffix
 from tradestream.core.features.ring import WindowedSums
 
+# Channels of the trade ring.
 _BUY_QTY, _SELL_QTY, _BUY_NOTIONAL, _SELL_NOTIONAL = range(4)
 _NO_TRADES = "0.0 with no trade in the window"
 
@@ -75,19 +76,19 @@ class TradeFlow:
 
     def refresh(self, now: int, mid: float, out: list[float]) -> None:
         """Evict trades older than each window at ``now`` and write the windowed features."""
-        sums = self._sums
-        sums.advance(now)
-        for w, (i_rate, i_imb, i_signed, i_delta, i_vwap, per_second) in enumerate(self._layout):
-            buy = sums.total(w, _BUY_QTY)
-            sell = sums.total(w, _SELL_QTY)
+        ring = self._sums
+        ring.advance(now)
+        # The layout and the ring have one entry per window; a strict zip would cost more.
+        for (i_rate, i_imb, i_signed, i_delta, i_vwap, per_second), sums, count in zip(
+                self._layout, ring.sums, ring.counts, strict=False):
+            buy, sell, buy_notional, sell_notional = sums
             volume = buy + sell
-            out[i_rate] = sums.count(w) * per_second
+            out[i_rate] = count * per_second
             out[i_signed] = buy - sell
-            out[i_delta] = sums.total(w, _BUY_NOTIONAL) - sums.total(w, _SELL_NOTIONAL)
-            if volume > 0.0 and sums.count(w):
+            out[i_delta] = buy_notional - sell_notional
+            if volume > 0.0 and count:
                 out[i_imb] = _unit_interval((buy - sell) / volume)
-                notional = sums.total(w, _BUY_NOTIONAL) + sums.total(w, _SELL_NOTIONAL)
-                out[i_vwap] = notional / volume
+                out[i_vwap] = (buy_notional + sell_notional) / volume
             else:
                 out[i_imb] = 0.0
                 out[i_vwap] = mid

@@ -2,8 +2,9 @@
 
 The ring stores, for each event, its timestamp and the running total of each channel *before*
 it (a prefix sum). The sum over any window is then ``total - prefix[oldest event in window]``:
-a push costs O(channels) whatever the number of windows, and eviction only moves each window's
-cursor forward. A window covers ``(now - window_ms, now]``.
+a push costs O(channels) whatever the number of windows, eviction only moves each window's
+cursor forward, and ``advance`` settles every window's sums in one call, which is what readers
+need before each read. A window covers ``(now - window_ms, now]``.
 
 Rounding stays bounded: an error made when adding an event is shared by every later prefix, so
 it cancels out of every window that starts after it; and once per ``capacity`` pushes the ring
@@ -21,7 +22,13 @@ from itertools import pairwise
 
 
 class WindowedSums:
-    """Keep sums of several value channels over several trailing time windows."""
+    """Keep sums of several value channels over several trailing time windows.
+
+    Attributes:
+        sums: ``sums[w][c]`` is the sum of channel ``c`` over window ``w`` as of the last
+            ``advance`` (read-only for callers).
+        counts: ``counts[w]`` is the number of events in window ``w`` as of the last ``advance``.
+    """
 
     __slots__ = (
         "_capacity",
@@ -29,10 +36,15 @@ class WindowedSums:
         "_mask",
         "_prefix",
         "_pushes_since_rebase",
+        "_settled",
+        "_settled_end",
         "_starts",
         "_totals",
         "_ts",
         "_windows",
+        "_zeros",
+        "counts",
+        "sums",
     )
 
     def __init__(self, windows_ms: Sequence[int], n_channels: int, capacity: int = 256) -> None:
@@ -53,38 +65,45 @@ class WindowedSums:
         self._end = 0
         self._starts = [0] * len(self._windows)
         self._pushes_since_rebase = 0
+        self._zeros = (0.0,) * n_channels
+        self._settled = [0] * len(self._windows)
+        self._settled_end = 0
+        self.sums = [[0.0] * n_channels for _ in self._windows]
+        self.counts = [0] * len(self._windows)
 
     @property
     def windows_ms(self) -> tuple[int, ...]:
-        """Return the window lengths, in the order used by ``total`` and ``count``."""
+        """Return the window lengths, in the order used by ``sums`` and ``counts``."""
         return self._windows
-
-    def total(self, window: int, channel: int) -> float:
-        """Return the sum of ``channel`` over the events inside window number ``window``."""
-        start = self._starts[window]
-        if start == self._end:
-            return 0.0
-        return self._totals[channel] - self._prefix[channel][start & self._mask]
-
-    def count(self, window: int) -> int:
-        """Return how many events are inside window number ``window``."""
-        return self._end - self._starts[window]
 
     def clear(self) -> None:
         """Forget every event."""
         self._end = 0
         self._pushes_since_rebase = 0
-        for w in range(len(self._starts)):
-            self._starts[w] = 0
         for c in range(len(self._totals)):
             self._totals[c] = 0.0
+        self._settled_end = 0
+        for w, sums in enumerate(self.sums):
+            self._starts[w] = 0
+            self._settled[w] = 0
+            self.counts[w] = 0
+            sums[:] = self._zeros
 
     def push(self, ts_ms: int, values: Sequence[float]) -> None:
-        """Append one event stamped ``ts_ms`` (never earlier than the previous one) and evict."""
+        """Append one event stamped ``ts_ms`` (never earlier than the previous one).
+
+        Only the longest window is moved here, which bounds memory; call ``advance`` before
+        reading ``sums`` or ``counts``.
+        """
         if not self._windows:
             return
         end = self._end
-        if end - self._starts[-1] >= self._capacity:
+        cutoff = ts_ms - self._windows[-1]
+        oldest = self._starts[-1]
+        while oldest < end and self._ts[oldest & self._mask] <= cutoff:
+            oldest += 1
+        self._starts[-1] = oldest
+        if end - oldest >= self._capacity:
             self._grow()
         slot = end & self._mask
         self._ts[slot] = ts_ms
@@ -96,17 +115,30 @@ class WindowedSums:
         self._pushes_since_rebase += 1
         if self._pushes_since_rebase >= self._capacity:
             self._rebase()
-        self.advance(ts_ms)
 
     def advance(self, now_ms: int) -> None:
-        """Move every window past the events at or before ``now_ms - window``."""
+        """Drop from each window the events at or before ``now_ms - window``; settle the sums."""
         ts, mask, end, starts = self._ts, self._mask, self._end, self._starts
+        totals, prefixes, counts, settled = self._totals, self._prefix, self.counts, self._settled
+        no_push = end == self._settled_end
+        self._settled_end = end
         for w, window_ms in enumerate(self._windows):
             cutoff = now_ms - window_ms
             start = starts[w]
             while start < end and ts[start & mask] <= cutoff:
                 start += 1
             starts[w] = start
+            if no_push and start == settled[w]:
+                continue  # same events as at the last advance: the sums stand
+            settled[w] = start
+            counts[w] = end - start
+            sums = self.sums[w]
+            if start == end:
+                sums[:] = self._zeros
+                continue
+            slot = start & mask
+            for c, prefix in enumerate(prefixes):
+                sums[c] = totals[c] - prefix[slot]
 
     def _rebase(self) -> None:
         # Shift every retained prefix and the totals so that the oldest retained prefix is 0.

@@ -130,15 +130,14 @@ class Volatility:
 
     def refresh(self, now: int, out: list[float]) -> None:
         """Evict returns older than each window at ``now`` and write the features."""
-        sums = self._mid.sums
-        sums.advance(now)
+        mid = self._mid.sums
+        mid.advance(now)
         self._micro.sums.advance(now)
         for w, i in self._stats:
-            moments = _moments(sums.count(w), sums.total(w, 0), sums.total(w, 1),
-                               sums.total(w, 2))
+            s1, s2, s3 = mid.sums[w]
             # volatility_specs lists vol, mean, std and skew of one window next to each other.
-            out[i], out[i + 1], out[i + 2], out[i + 3] = moments
+            out[i], out[i + 1], out[i + 2], out[i + 3] = _moments(mid.counts[w], s1, s2, s3)
         for ring, w_h, w_2h, i_roc, i_accel, per_second in self._roc:
-            recent = ring.total(w_h, 0)
+            recent = ring.sums[w_h][0]
             out[i_roc] = recent * per_second
-            out[i_accel] = (2.0 * recent - ring.total(w_2h, 0)) * per_second * per_second
+            out[i_accel] = (2.0 * recent - ring.sums[w_2h][0]) * per_second * per_second

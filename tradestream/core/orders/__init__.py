@@ -6,7 +6,7 @@ from tradestream.core.orders.client_id import (
     order_link_id,
     order_link_id_for,
 )
-from tradestream.core.orders.order import Clock, Order, OverfillError, Transition
+from tradestream.core.orders.order import Order, OverfillError, Transition
 from tradestream.core.orders.status import TERMINAL, TRANSITIONS, OrderStatus, is_allowed
 
 __all__ = [
@@ -14,7 +14,6 @@ __all__ = [
     "ORDER_LINK_ID_PATTERN",
     "TERMINAL",
     "TRANSITIONS",
-    "Clock",
     "Order",
     "OrderStatus",
     "OverfillError",

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
 
+from tradestream.core.clock import MsClock
 from tradestream.core.errors import BadInputError, HaltError, InvalidTransitionError
 from tradestream.core.orders.status import (
     FILLABLE,
@@ -23,14 +23,6 @@ from tradestream.core.orders.status import (
     is_allowed,
 )
 from tradestream.schemas.orders import Side
-
-
-class Clock(Protocol):
-    """Tell the current time, so tests and the backtester can drive it."""
-
-    def now_ms(self) -> int:
-        """Return milliseconds since the epoch."""
-        ...
 
 
 class OverfillError(HaltError):
@@ -58,7 +50,7 @@ class Order:
         symbol: str,
         side: Side,
         qty: Decimal,
-        clock: Clock,
+        clock: MsClock,
         price: Decimal | None = None,
     ) -> None:
         if qty <= 0:
@@ -116,7 +108,7 @@ class Order:
             order_link_id=self.order_link_id,
             from_status=self._status,
             to_status=target,
-            at_ms=self._clock.now_ms(),
+            at_ms=self._clock(),
             reason=reason,
         )
         self._status = target

@@ -83,6 +83,21 @@ class BookSide:
         self._levels.clear()
         self.apply(levels)
 
+    def __contains__(self, key: int) -> bool:
+        return key in self._levels
+
+    def best(self) -> int | None:
+        """Return the best level's key, or None if the side is empty."""
+        return self._keys[0] if self._keys else None
+
+    def worst(self) -> int | None:
+        """Return the worst level's key, or None if the side is empty."""
+        return self._keys[-1] if self._keys else None
+
+    def price(self, key: int) -> str:
+        """Return the price string stored for a key."""
+        return self._levels[key][0]
+
     def top(self, depth: int) -> list[Level]:
         """Return the best ``depth`` levels, best first."""
         book = self._levels

@@ -45,6 +45,7 @@ class RecordedTrade:
     symbol: str
     ts: int
     seqs: tuple[int, ...]
+    sizes: tuple[str, ...]
     template: FrameTemplate
 
 
@@ -147,8 +148,10 @@ def _book(message: dict[str, Any], raw: bytes, symbol: str, depth: int) -> Recor
 
 
 def _trade(message: dict[str, Any], raw: bytes, symbol: str) -> RecordedTrade:
-    seqs = tuple(int(trade["seq"]) for trade in message["data"] if "seq" in trade)
-    return RecordedTrade(symbol, int(message["ts"]), seqs, FrameTemplate.parse(raw, symbol))
+    trades = message["data"]
+    seqs = tuple(int(trade["seq"]) for trade in trades if "seq" in trade)
+    sizes = tuple(str(trade["v"]) for trade in trades)
+    return RecordedTrade(symbol, int(message["ts"]), seqs, sizes, FrameTemplate.parse(raw, symbol))
 
 
 def _ticker(message: dict[str, Any], raw: bytes, symbol: str) -> RecordedTicker:
