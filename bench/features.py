@@ -30,8 +30,11 @@ from tradestream.core.features.levels import BookLevels
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDING = "BTCUSDT-ETHUSDT-SOLUSDT-DOGEUSDT_2026-08-09_linear_all_topics.ndjson.gz"
-SEARCH = (ROOT / "tests" / "fixtures" / "bybit", ROOT / "tests" / "fixtures",
-          Path("/work/shared/data"))
+SEARCH = (
+    ROOT / "tests" / "fixtures" / "bybit",
+    ROOT / "tests" / "fixtures",
+    Path("/work/shared/data"),
+)
 SYMBOL = "BTCUSDT"
 DEPTH = 20
 
@@ -78,19 +81,23 @@ def load_events(path: Path) -> list[tuple[str, Book | Trade]]:
                         side.pop(price, None)
                     else:
                         side[price] = size
-            events.append(("book", (frame["cts"], *top_levels(bids, True),
-                                    *top_levels(asks, False))))
+            events.append(
+                ("book", (frame["cts"], *top_levels(bids, True), *top_levels(asks, False)))
+            )
         elif frame["topic"].startswith("publicTrade"):
-            events.extend(("trade", (t["T"], float(t["p"]), float(t["v"]), t["S"] == "Buy"))
-                          for t in frame["data"])
+            events.extend(
+                ("trade", (t["T"], float(t["p"]), float(t["v"]), t["S"] == "Buy"))
+                for t in frame["data"]
+            )
     return events
 
 
 def looped(events: list[tuple[str, Book | Trade]], loops: int) -> list[tuple[str, Any]]:
     """Repeat the events ``loops`` times, shifting timestamps so time keeps moving forward."""
     span = max(e[1][0] for e in events) - min(e[1][0] for e in events) + 100
-    return [(kind, (event[0] + k * span, *event[1:])) for k in range(loops)
-            for kind, event in events]
+    return [
+        (kind, (event[0] + k * span, *event[1:])) for k in range(loops) for kind, event in events
+    ]
 
 
 def summarize(samples_ns: list[int]) -> dict[str, float]:
@@ -109,7 +116,10 @@ def time_engine(stream: list[tuple[str, Any]], read: str) -> dict[str, dict[str,
     engine = FeatureEngine(FeatureConfig())
     buffer = [0.0] * len(engine)
     reads: dict[str, Callable[[], object]] = {
-        "values": engine.values, "fill": lambda: engine.fill(buffer), "none": lambda: None}
+        "values": engine.values,
+        "fill": lambda: engine.fill(buffer),
+        "none": lambda: None,
+    }
     read_vector = reads[read]
     clock = time.perf_counter_ns
     book_ns: list[int] = []
@@ -136,8 +146,9 @@ class NumpyBookKernel:
         self.notionals = np.asarray(config.impact_notionals, dtype=float)
         self.out = np.zeros(64)
 
-    def update(self, bid_px: list[float], bid_sz: list[float], ask_px: list[float],
-               ask_sz: list[float]) -> None:
+    def update(
+        self, bid_px: list[float], bid_sz: list[float], ask_px: list[float], ask_sz: list[float]
+    ) -> None:
         """Compute cumulative sums, imbalances, impact and slope like BookFeatures."""
         bp, bq, ap, aq = (np.asarray(x, dtype=float) for x in (bid_px, bid_sz, ask_px, ask_sz))
         cq_b, cq_a = np.cumsum(bq), np.cumsum(aq)
@@ -147,17 +158,21 @@ class NumpyBookKernel:
         qb, qa = cq_b[idx_b], cq_a[idx_a]
         mid = 0.5 * (bp[0] + ap[0])
         out = self.out
-        out[0:4] = (mid, ap[0] - bp[0], (ap[0] * bq[0] + bp[0] * aq[0]) / (bq[0] + aq[0]),
-                    (ap[0] - bp[0]) / mid * 1e4)
+        out[0:4] = (
+            mid,
+            ap[0] - bp[0],
+            (ap[0] * bq[0] + bp[0] * aq[0]) / (bq[0] + aq[0]),
+            (ap[0] - bp[0]) / mid * 1e4,
+        )
         k = len(idx_b)
-        out[4:4 + k] = (qb - qa) / (qb + qa)
-        out[8:8 + k] = cn_b[idx_b] - cn_a[idx_a]
+        out[4 : 4 + k] = (qb - qa) / (qb + qa)
+        out[8 : 8 + k] = cn_b[idx_b] - cn_a[idx_a]
         for j, (cum_q, cum_n, px) in enumerate(((cq_a, cn_a, ap), (cq_b, cn_b, bp))):
             level = np.minimum(np.searchsorted(cum_n, self.notionals), len(px) - 1)
             before_n = np.where(level > 0, cum_n[level - 1], 0.0)
             before_q = np.where(level > 0, cum_q[level - 1], 0.0)
             vwap = self.notionals / (before_q + (self.notionals - before_n) / px[level])
-            out[16 + 2 * j:18 + 2 * j] = (vwap - mid) / mid * 1e4
+            out[16 + 2 * j : 18 + 2 * j] = (vwap - mid) / mid * 1e4
         out[20] = cq_b[idx_b[-1]] / (abs(mid - bp[idx_b[-1]]) / mid * 1e4)
 
 

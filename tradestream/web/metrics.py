@@ -48,3 +48,49 @@ book_latency = Histogram(
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0),
     registry=registry,
 )
+
+ingest_frames = Counter(
+    "tradestream_ingest_frames_total",
+    "Frames received from the exchange and produced to Kafka, by raw topic.",
+    ["topic"],
+    registry=registry,
+)
+ingest_overflow = Counter(
+    "tradestream_ingest_overflow_total",
+    "Frames dropped because the ingest buffer was full (drop_and_resync policy), by symbol.",
+    ["symbol"],
+    registry=registry,
+)
+ingest_blocked_seconds = Counter(
+    "tradestream_ingest_blocked_seconds_total",
+    "Seconds socket readers waited on a full ingest buffer (block policy).",
+    registry=registry,
+)
+ingest_produce_retries = Counter(
+    "tradestream_ingest_produce_retries_total",
+    "Frames whose Kafka delivery failed and were sent again.",
+    registry=registry,
+)
+ingest_buffer_depth = Gauge(
+    "tradestream_ingest_buffer_depth",
+    "Frames waiting between the sockets and the Kafka producer.",
+    registry=registry,
+)
+ingest_staleness = Gauge(
+    "tradestream_ingest_staleness_seconds",
+    "Seconds since the last frame of a symbol's stream.",
+    ["symbol", "kind"],
+    registry=registry,
+)
+ingest_connects = Counter(
+    "tradestream_ingest_connects_total",
+    "WebSocket connections opened (first connects and reconnects), by connection.",
+    ["connection"],
+    registry=registry,
+)
+ingest_resubscribes = Counter(
+    "tradestream_ingest_resubscribes_total",
+    "Symbols resubscribed on a resync request.",
+    ["symbol"],
+    registry=registry,
+)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tests.support.recordings import RECORDED_TRADES, TRADES, frames
 from tradestream.sinks.clickhouse import ClickHouseSink
 from tradestream.sinks.rows import trade_rows
-from tests.support.recordings import RECORDED_TRADES, TRADES, frames
 
 
 async def test_trades_land_exactly_once_with_exchange_decimals(

@@ -25,6 +25,7 @@ from tradestream.core.features.engine import (
     FEATURE_NAMES,
     FEATURE_SPECS,
     FeatureEngine,
+    FloatBuffer,
     feature_specs,
 )
 from tradestream.core.features.registry import FeatureSpec, render_markdown
@@ -35,6 +36,7 @@ __all__ = [
     "FeatureConfig",
     "FeatureEngine",
     "FeatureSpec",
+    "FloatBuffer",
     "feature_specs",
     "render_markdown",
 ]

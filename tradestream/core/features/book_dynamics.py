@@ -21,36 +21,64 @@ from tradestream.core.features.levels import BookLevels, BookSide
 from tradestream.core.features.registry import FeatureSpec, window_suffix
 from tradestream.core.features.ring import WindowedSums
 
-_E_I = ("e_i = 1{b_i ≥ b'_i}·qb_i - 1{b_i ≤ b'_i}·qb'_i - 1{a_i ≤ a'_i}·qa_i + "
-        "1{a_i ≥ a'_i}·qa'_i between the previous (') and current snapshot")
+_E_I = (
+    "e_i = 1{b_i ≥ b'_i}·qb_i - 1{b_i ≤ b'_i}·qb'_i - 1{a_i ≤ a'_i}·qa_i + "
+    "1{a_i ≥ a'_i}·qa'_i between the previous (') and current snapshot"
+)
 _SIDES = (("bid", "b"), ("ask", "a"))
 
 
 def dynamics_specs(config: FeatureConfig) -> list[FeatureSpec]:
     """List the book-change features in vector order."""
-    specs = [FeatureSpec(f"ofi_{k}", f"Σ_{{i≤{k}}} e_i, {_E_I}", "base",
-                         "0.0 on the first snapshot") for k in config.ofi_levels]
+    specs = [
+        FeatureSpec(f"ofi_{k}", f"Σ_{{i≤{k}}} e_i, {_E_I}", "base", "0.0 on the first snapshot")
+        for k in config.ofi_levels
+    ]
     for w in config.ofi_windows_ms:
-        specs += [FeatureSpec(f"ofi_{k}_sum_{window_suffix(w)}", f"Σ_W ofi_{k}, W = {w} ms",
-                              "base", "0.0 with no book update in the window")
-                  for k in config.ofi_levels]
+        specs += [
+            FeatureSpec(
+                f"ofi_{k}_sum_{window_suffix(w)}",
+                f"Σ_W ofi_{k}, W = {w} ms",
+                "base",
+                "0.0 with no book update in the window",
+            )
+            for k in config.ofi_levels
+        ]
     n = config.levels
-    specs += [FeatureSpec(f"{side}_level_age_ms",
-                          f"mean over the top {n} {side} levels of (t - time the price entered "
-                          f"the top {n})", "ms", "0.0 on an empty side") for side, _ in _SIDES]
+    specs += [
+        FeatureSpec(
+            f"{side}_level_age_ms",
+            f"mean over the top {n} {side} levels of (t - time the price entered the top {n})",
+            "ms",
+            "0.0 on an empty side",
+        )
+        for side, _ in _SIDES
+    ]
     for w in config.activity_windows_ms:
-        seconds = w / 1000
-        for side, px in _SIDES:
-            specs += [
-                FeatureSpec(f"{side}_add_rate_{window_suffix(w)}",
-                            f"Σ_W (size added at prices {px}_i present in both snapshots' "
-                            f"ranges: new levels + size increases) / {seconds:g} s", "base/s",
-                            "0.0 with no book update in the window"),
-                FeatureSpec(f"{side}_cancel_rate_{window_suffix(w)}",
-                            f"Σ_W (size removed inside both snapshots' ranges: vanished levels "
-                            f"+ size decreases, fills included) / {seconds:g} s", "base/s",
-                            "0.0 with no book update in the window"),
-            ]
+        specs += _activity_specs(w)
+    return specs
+
+
+def _activity_specs(window_ms: int) -> list[FeatureSpec]:
+    suffix, seconds = window_suffix(window_ms), f"{window_ms / 1000:g} s"
+    specs = []
+    for side, px in _SIDES:
+        specs += [
+            FeatureSpec(
+                f"{side}_add_rate_{suffix}",
+                f"Σ_W (size added at prices {px}_i inside both snapshots' ranges: new levels "
+                f"+ size increases) / {seconds}, W = {window_ms} ms",
+                "base/s",
+                "0.0 with no book update in the window",
+            ),
+            FeatureSpec(
+                f"{side}_cancel_rate_{suffix}",
+                f"Σ_W (size removed at prices {px}_i inside both snapshots' ranges: vanished "
+                f"levels + size decreases, fills included) / {seconds}, W = {window_ms} ms",
+                "base/s",
+                "0.0 with no book update in the window",
+            ),
+        ]
     return specs
 
 
@@ -137,17 +165,23 @@ class BookDynamics:
         self._ofi_at = [at[f"ofi_{k}"] for k in config.ofi_levels]
         self._ofi = [0.0] * len(config.ofi_levels)
         self._ofi_sums = WindowedSums(config.ofi_windows_ms, len(self._ofi))
-        self._ofi_sum_at = [[at[f"ofi_{k}_sum_{window_suffix(w)}"] for k in config.ofi_levels]
-                            for w in config.ofi_windows_ms]
+        self._ofi_sum_at = [
+            [at[f"ofi_{k}_sum_{window_suffix(w)}"] for k in config.ofi_levels]
+            for w in config.ofi_windows_ms
+        ]
         self._age_at = (at["bid_level_age_ms"], at["ask_level_age_ms"])
         self._bid = SideChanges(config.levels, 1.0)
         self._ask = SideChanges(config.levels, -1.0)
         self._activity = [0.0] * 4
         self._activity_sums = WindowedSums(config.activity_windows_ms, 4)
         self._activity_at = [
-            [at[f"{side}_{kind}_rate_{window_suffix(w)}"] for side, _ in _SIDES
-             for kind in ("add", "cancel")]
-            for w in config.activity_windows_ms]
+            [
+                at[f"{side}_{kind}_rate_{window_suffix(w)}"]
+                for side, _ in _SIDES
+                for kind in ("add", "cancel")
+            ]
+            for w in config.activity_windows_ms
+        ]
         self._activity_scale = [1000.0 / w for w in config.activity_windows_ms]
         self._has_previous = False
 
@@ -167,7 +201,7 @@ class BookDynamics:
             activity = self._activity
             activity[0], activity[1] = bid.added, bid.cancelled
             activity[2], activity[3] = ask.added, ask.cancelled
-            self._order_flow(levels)
+            order_flow(levels, self._ofi_levels, self._ofi)
             self._ofi_sums.push(now, self._ofi)
             self._activity_sums.push(now, activity)
         # Layouts and buffers are built with matching lengths; strict zips would double the cost.
@@ -182,22 +216,31 @@ class BookDynamics:
             for i, value in zip(indices, sums, strict=False):
                 out[i] = value
         self._activity_sums.advance(now)
-        for indices, sums, scale in zip(self._activity_at, self._activity_sums.sums,
-                                        self._activity_scale, strict=False):
+        for indices, sums, scale in zip(
+            self._activity_at, self._activity_sums.sums, self._activity_scale, strict=False
+        ):
             for i, value in zip(indices, sums, strict=False):
                 out[i] = value * scale
 
-    def _order_flow(self, levels: BookLevels) -> None:
-        # Accumulate e_i level by level, recording the running sum at each configured depth.
-        bp, bq, bp0, bq0 = levels.bid.px, levels.bid.sz, levels.prev_bid.px, levels.prev_bid.sz
-        ap, aq, ap0, aq0 = levels.ask.px, levels.ask.sz, levels.prev_ask.px, levels.prev_ask.sz
-        ofi = self._ofi
-        total = 0.0
-        level = 0
-        for j, depth in enumerate(self._ofi_levels):
-            while level < depth:
-                b, b0, a, a0 = bp[level], bp0[level], ap[level], ap0[level]
-                total += ((bq[level] if b >= b0 else 0.0) - (bq0[level] if b <= b0 else 0.0)
-                          - (aq[level] if a <= a0 else 0.0) + (aq0[level] if a >= a0 else 0.0))
-                level += 1
-            ofi[j] = total
+
+def order_flow(levels: BookLevels, depths: tuple[int, ...], ofi: list[float]) -> None:
+    """Write into ``ofi[j]`` the sum of e_i over levels 1..depths[j] (depths increasing).
+
+    One pass over the levels serves every depth; the sentinels of missing levels make the
+    indicator formula handle levels that appeared or vanished without a branch of their own.
+    """
+    bp, bq, bp0, bq0 = levels.bid.px, levels.bid.sz, levels.prev_bid.px, levels.prev_bid.sz
+    ap, aq, ap0, aq0 = levels.ask.px, levels.ask.sz, levels.prev_ask.px, levels.prev_ask.sz
+    total = 0.0
+    level = 0
+    for j, depth in enumerate(depths):
+        while level < depth:
+            b, b0, a, a0 = bp[level], bp0[level], ap[level], ap0[level]
+            total += (
+                (bq[level] if b >= b0 else 0.0)
+                - (bq0[level] if b <= b0 else 0.0)
+                - (aq[level] if a <= a0 else 0.0)
+                + (aq0[level] if a >= a0 else 0.0)
+            )
+            level += 1
+        ofi[j] = total

@@ -20,23 +20,24 @@ BPS = 1e4
 _TWO_SIDED = "0.0 unless both sides have a level"
 
 
+_PRICE_SPECS = (
+    FeatureSpec("mid", "(b_1 + a_1) / 2", "quote", _TWO_SIDED),
+    FeatureSpec("spread", "a_1 - b_1 (negative only if the book is crossed)", "quote", _TWO_SIDED),
+    FeatureSpec("spread_bps", "10^4 · (a_1 - b_1) / mid", "bps", _TWO_SIDED),
+    FeatureSpec(
+        "microprice",
+        "(a_1 · qb_1 + b_1 · qa_1) / (qb_1 + qa_1), size-weighted mid",
+        "quote",
+        _TWO_SIDED,
+    ),
+    FeatureSpec("microprice_offset_bps", "10^4 · (microprice - mid) / mid", "bps", _TWO_SIDED),
+)
+
+
 def book_specs(config: FeatureConfig) -> list[FeatureSpec]:
     """List the snapshot features in vector order."""
-    specs = [
-        FeatureSpec("mid", "(b_1 + a_1) / 2", "quote", _TWO_SIDED),
-        FeatureSpec("spread", "a_1 - b_1 (negative only if the book is crossed)", "quote",
-                    _TWO_SIDED),
-        FeatureSpec("spread_bps", "10^4 · (a_1 - b_1) / mid", "bps", _TWO_SIDED),
-        FeatureSpec("microprice", "(a_1 · qb_1 + b_1 · qa_1) / (qb_1 + qa_1), size-weighted mid",
-                    "quote", _TWO_SIDED),
-        FeatureSpec("microprice_offset_bps", "10^4 · (microprice - mid) / mid", "bps",
-                    _TWO_SIDED),
-    ]
-    for k in config.imbalance_levels:
-        specs.append(FeatureSpec(
-            f"imbalance_{k}", f"(Σ_{{i≤{k}}} qb_i - Σ_{{i≤{k}}} qa_i) / "
-            f"(Σ_{{i≤{k}}} qb_i + Σ_{{i≤{k}}} qa_i)", "ratio in [-1, 1]",
-            "0.0 when both sides are empty"))
+    specs = list(_PRICE_SPECS)
+    specs += [_imbalance_spec(k) for k in config.imbalance_levels]
     for k in config.depth_levels:
         specs += [
             FeatureSpec(f"bid_depth_{k}", f"Σ_{{i≤{k}}} qb_i", "base", "0.0 on an empty side"),
@@ -44,40 +45,67 @@ def book_specs(config: FeatureConfig) -> list[FeatureSpec]:
         ]
     for k in config.depth_levels:
         specs += [
-            FeatureSpec(f"bid_notional_{k}", f"Σ_{{i≤{k}}} b_i · qb_i", "quote",
-                        "0.0 on an empty side"),
-            FeatureSpec(f"ask_notional_{k}", f"Σ_{{i≤{k}}} a_i · qa_i", "quote",
-                        "0.0 on an empty side"),
+            FeatureSpec(
+                f"bid_notional_{k}", f"Σ_{{i≤{k}}} b_i · qb_i", "quote", "0.0 on an empty side"
+            ),
+            FeatureSpec(
+                f"ask_notional_{k}", f"Σ_{{i≤{k}}} a_i · qa_i", "quote", "0.0 on an empty side"
+            ),
         ]
     for n in config.impact_notionals:
         specs += _impact_specs(n)
-    k = config.slope_levels
-    for side, px in (("bid", "b"), ("ask", "a")):
-        specs.append(FeatureSpec(
+    return specs + _slope_specs(config.slope_levels)
+
+
+def _imbalance_spec(k: int) -> FeatureSpec:
+    bids, asks = f"Σ_{{i≤{k}}} qb_i", f"Σ_{{i≤{k}}} qa_i"
+    return FeatureSpec(
+        f"imbalance_{k}",
+        f"({bids} - {asks}) / ({bids} + {asks})",
+        "ratio in [-1, 1]",
+        "0.0 when both sides are empty",
+    )
+
+
+def _slope_specs(k: int) -> list[FeatureSpec]:
+    return [
+        FeatureSpec(
             f"{side}_slope_{k}",
             f"Σ_{{i≤m}} q{px}_i / (10^4 · |mid - {px}_m| / mid), m = min({k}, levels on the "
-            "side): resting size per bps of distance from mid", "base/bps",
-            _TWO_SIDED + "; 0.0 when the distance is 0"))
-    return specs
+            "side): resting size per bps of distance from mid",
+            "base/bps",
+            _TWO_SIDED + "; 0.0 when the distance is 0",
+        )
+        for side, px in (("bid", "b"), ("ask", "a"))
+    ]
 
 
 def _impact_specs(notional: int) -> list[FeatureSpec]:
     suffix = notional_suffix(notional)
-    walk = (f"VWAP{{side}}({notional}) = {notional} / base quantity filled walking the {{book}} "
-            f"from the best level until {notional} quote is spent; a notional deeper than the "
-            "visible levels is filled at the last visible price")
+    walk = (
+        f"VWAP{{side}}({notional}) = {notional} / base quantity filled walking the {{book}} "
+        f"from the best level until {notional} quote is spent; a notional deeper than the "
+        "visible levels is filled at the last visible price"
+    )
     return [
-        FeatureSpec(f"buy_impact_bps_{suffix}",
-                    "10^4 · (VWAP_ask - mid) / mid, " + walk.format(side="_ask", book="asks"),
-                    "bps", _TWO_SIDED),
-        FeatureSpec(f"sell_impact_bps_{suffix}",
-                    "10^4 · (mid - VWAP_bid) / mid, " + walk.format(side="_bid", book="bids"),
-                    "bps", _TWO_SIDED),
+        FeatureSpec(
+            f"buy_impact_bps_{suffix}",
+            "10^4 · (VWAP_ask - mid) / mid, " + walk.format(side="_ask", book="asks"),
+            "bps",
+            _TWO_SIDED,
+        ),
+        FeatureSpec(
+            f"sell_impact_bps_{suffix}",
+            "10^4 · (mid - VWAP_bid) / mid, " + walk.format(side="_bid", book="bids"),
+            "bps",
+            _TWO_SIDED,
+        ),
     ]
 
 
-def _cumulate(side: BookSide, checkpoints: Sequence[int], cum_q: list[float],
-              cum_n: list[float]) -> None:
+def _cumulate(
+    side: BookSide, checkpoints: Sequence[int], cum_q: list[float], cum_n: list[float]
+) -> None:
     # Sum size and notional once, recording the running totals at each checkpoint depth.
     px, sz = side.px, side.sz
     n = side.n
@@ -114,6 +142,25 @@ def fill_vwap(side: BookSide, notional: float) -> float:
     return notional / (qty + remaining / px[side.n - 1])
 
 
+def _size_layout(
+    config: FeatureConfig, at: dict[str, int]
+) -> tuple[list[tuple[int, int]], list[tuple[int, int, int, int, int]]]:
+    # Pair each imbalance / depth output position with its checkpoint's index.
+    checkpoints = config.checkpoint_levels
+    imbalance = [(at[f"imbalance_{k}"], checkpoints.index(k)) for k in config.imbalance_levels]
+    depth = [
+        (
+            at[f"bid_depth_{k}"],
+            at[f"ask_depth_{k}"],
+            at[f"bid_notional_{k}"],
+            at[f"ask_notional_{k}"],
+            checkpoints.index(k),
+        )
+        for k in config.depth_levels
+    ]
+    return imbalance, depth
+
+
 class BookFeatures:
     """Compute the snapshot features of the latest top-N levels into the feature vector."""
 
@@ -127,20 +174,29 @@ class BookFeatures:
         self._ask_q = [0.0] * len(checkpoints)
         self._bid_n = [0.0] * len(checkpoints)
         self._ask_n = [0.0] * len(checkpoints)
-        self._imbalance = [(at[f"imbalance_{k}"], checkpoints.index(k))
-                           for k in config.imbalance_levels]
-        self._depth = [(at[f"bid_depth_{k}"], at[f"ask_depth_{k}"], at[f"bid_notional_{k}"],
-                        at[f"ask_notional_{k}"], checkpoints.index(k))
-                       for k in config.depth_levels]
-        self._impact = [(at[f"buy_impact_bps_{notional_suffix(n)}"],
-                         at[f"sell_impact_bps_{notional_suffix(n)}"], float(n))
-                        for n in config.impact_notionals]
+        self._imbalance, self._depth = _size_layout(config, at)
+        self._impact = [
+            (
+                at[f"buy_impact_bps_{notional_suffix(n)}"],
+                at[f"sell_impact_bps_{notional_suffix(n)}"],
+                float(n),
+            )
+            for n in config.impact_notionals
+        ]
         k = config.slope_levels
         self._slope = (at[f"bid_slope_{k}"], at[f"ask_slope_{k}"], checkpoints.index(k), k)
-        self._prices = (at["mid"], at["spread"], at["spread_bps"], at["microprice"],
-                        at["microprice_offset_bps"])
-        self._price_dependent = [*self._prices, *(i for t in self._impact for i in t[:2]),
-                                 *self._slope[:2]]
+        self._prices = (
+            at["mid"],
+            at["spread"],
+            at["spread_bps"],
+            at["microprice"],
+            at["microprice_offset_bps"],
+        )
+        self._price_dependent = [
+            *self._prices,
+            *(i for t in self._impact for i in t[:2]),
+            *self._slope[:2],
+        ]
         self.mid = 0.0
         self.microprice = 0.0
 

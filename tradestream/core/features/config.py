@@ -87,8 +87,9 @@ class FeatureConfig(BaseModel, frozen=True, extra="forbid"):
 
     @model_validator(mode="after")
     def _check_depths_within_levels(self) -> FeatureConfig:
-        deepest = max((*self.imbalance_levels, *self.depth_levels, *self.ofi_levels,
-                       self.slope_levels))
+        deepest = max(
+            (*self.imbalance_levels, *self.depth_levels, *self.ofi_levels, self.slope_levels)
+        )
         if deepest > self.levels:
             raise ValueError(f"a feature reads {deepest} levels but levels={self.levels}")
         return self

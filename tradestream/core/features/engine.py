@@ -13,7 +13,8 @@ so that every window stays monotone and every age is ≥ 0.
 
 from __future__ import annotations
 
-from collections.abc import MutableSequence, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from tradestream.core.features.book_dynamics import BookDynamics
 from tradestream.core.features.book_features import BookFeatures
@@ -27,15 +28,39 @@ from tradestream.core.features.volatility import Volatility
 _NO_EVENT = -(2**63)
 
 
+class FloatBuffer(Protocol):
+    """A preallocated vector whose slice accepts a list: a ``list`` or a 1-D numpy array."""
+
+    def __len__(self) -> int:
+        """Return the number of elements."""
+        ...
+
+    def __setitem__(self, index: slice, value: list[float], /) -> None:
+        """Overwrite the elements selected by ``index``."""
+        ...
+
+
 def timing_specs() -> list[FeatureSpec]:
     """List the event-timing features in vector order."""
     return [
-        FeatureSpec("trade_age_ms", "t - time of the last trade", "ms",
-                    "t - time of the first event before any trade"),
-        FeatureSpec("book_age_ms", "t - time of the last book update", "ms",
-                    "t - time of the first event before any book update"),
-        FeatureSpec("book_interval_ms", "time of the last book update - time of the one before",
-                    "ms", "0.0 before the second book update"),
+        FeatureSpec(
+            "trade_age_ms",
+            "t - time of the last trade",
+            "ms",
+            "t - time of the first event before any trade",
+        ),
+        FeatureSpec(
+            "book_age_ms",
+            "t - time of the last book update",
+            "ms",
+            "t - time of the first event before any book update",
+        ),
+        FeatureSpec(
+            "book_interval_ms",
+            "time of the last book update - time of the one before",
+            "ms",
+            "0.0 before the second book update",
+        ),
     ]
 
 
@@ -60,9 +85,13 @@ class FeatureEngine:
         self._volatility = Volatility(self.config, base)
         base += len(self._volatility.specs)
         self._timing_at = base
-        self.specs: tuple[FeatureSpec, ...] = (*self._book.specs, *self._dynamics.specs,
-                                               *self._flow.specs, *self._volatility.specs,
-                                               *timing_specs())
+        self.specs: tuple[FeatureSpec, ...] = (
+            *self._book.specs,
+            *self._dynamics.specs,
+            *self._flow.specs,
+            *self._volatility.specs,
+            *timing_specs(),
+        )
         self.names: tuple[str, ...] = tuple(spec.name for spec in self.specs)
         self._out = [0.0] * len(self.specs)
         self._now = _NO_EVENT
@@ -125,8 +154,8 @@ class FeatureEngine:
         self._refresh()
         return self._out.copy()
 
-    def fill(self, out: MutableSequence[float]) -> None:
-        """Write the current vector into ``out`` (a list, ``array`` or numpy array), no copy kept.
+    def fill(self, out: FloatBuffer) -> None:
+        """Write the current vector into ``out`` (a list or a 1-D float numpy array).
 
         Raises:
             ValueError: ``out`` does not have exactly ``len(self)`` elements.
@@ -159,8 +188,9 @@ class FeatureEngine:
         self._volatility.refresh(now, out)
         at = self._timing_at
         out[at] = float(now - (self._last_trade if self._last_trade != _NO_EVENT else self._first))
-        out[at + 1] = float(now - (self._last_book if self._last_book != _NO_EVENT
-                                   else self._first))
+        out[at + 1] = float(
+            now - (self._last_book if self._last_book != _NO_EVENT else self._first)
+        )
         if self._previous_book != _NO_EVENT:
             out[at + 2] = float(self._last_book - self._previous_book)
 

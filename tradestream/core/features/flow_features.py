@@ -29,17 +29,34 @@ def flow_specs(config: FeatureConfig) -> list[FeatureSpec]:
         s = window_suffix(w)
         seconds = f"{w / 1000:g} s"
         specs += [
-            FeatureSpec(f"trade_rate_{s}", f"(number of trades in W) / {seconds}, W = {w} ms",
-                        "trades/s", _NO_TRADES),
-            FeatureSpec(f"trade_imbalance_{s}", "(V_buy - V_sell) / (V_buy + V_sell), V_side = "
-                        "Σ_W size of trades with that taker side", "ratio in [-1, 1]",
-                        _NO_TRADES),
-            FeatureSpec(f"signed_volume_{s}", "V_buy - V_sell = Σ_W ±size (+ taker buy)",
-                        "base", _NO_TRADES),
-            FeatureSpec(f"volume_delta_{s}", "Σ_W ±price·size (+ taker buy): the volume delta "
-                        "in quote currency", "quote", _NO_TRADES),
-            FeatureSpec(f"trade_vwap_{s}", "Σ_W price·size / Σ_W size", "quote",
-                        "mid (0.0 before a two-sided book) with no trade in the window"),
+            FeatureSpec(
+                f"trade_rate_{s}",
+                f"(number of trades in W) / {seconds}, W = {w} ms",
+                "trades/s",
+                _NO_TRADES,
+            ),
+            FeatureSpec(
+                f"trade_imbalance_{s}",
+                "(V_buy - V_sell) / (V_buy + V_sell), V_side = "
+                "Σ_W size of trades with that taker side",
+                "ratio in [-1, 1]",
+                _NO_TRADES,
+            ),
+            FeatureSpec(
+                f"signed_volume_{s}", "V_buy - V_sell = Σ_W ±size (+ taker buy)", "base", _NO_TRADES
+            ),
+            FeatureSpec(
+                f"volume_delta_{s}",
+                "Σ_W ±price·size (+ taker buy): the volume delta in quote currency",
+                "quote",
+                _NO_TRADES,
+            ),
+            FeatureSpec(
+                f"trade_vwap_{s}",
+                "Σ_W price·size / Σ_W size",
+                "quote",
+                "mid (0.0 before a two-sided book) with no trade in the window",
+            ),
         ]
     return specs
 
@@ -53,8 +70,14 @@ class TradeFlow:
         at = {spec.name: base + i for i, spec in enumerate(self.specs)}
         self._sums = WindowedSums(config.trade_windows_ms, 4)
         self._layout = [
-            (at[f"trade_rate_{s}"], at[f"trade_imbalance_{s}"], at[f"signed_volume_{s}"],
-             at[f"volume_delta_{s}"], at[f"trade_vwap_{s}"], 1000.0 / w)
+            (
+                at[f"trade_rate_{s}"],
+                at[f"trade_imbalance_{s}"],
+                at[f"signed_volume_{s}"],
+                at[f"volume_delta_{s}"],
+                at[f"trade_vwap_{s}"],
+                1000.0 / w,
+            )
             for w, s in ((w, window_suffix(w)) for w in config.trade_windows_ms)
         ]
         self._event = [0.0] * 4
@@ -62,8 +85,9 @@ class TradeFlow:
     def on_trade(self, now: int, price: float, size: float, is_buy: bool) -> None:
         """Add one trade at ``now``; reject a non-positive or non-finite price or size."""
         if not (0.0 < price < math.inf and 0.0 < size < math.inf):
-            raise BadInputError(f"trade needs a positive finite price and size, got {price}, "
-                                f"{size}")
+            raise BadInputError(
+                f"trade needs a positive finite price and size, got {price}, {size}"
+            )
         event = self._event
         notional = price * size
         if is_buy:
@@ -80,7 +104,8 @@ class TradeFlow:
         ring.advance(now)
         # The layout and the ring have one entry per window; a strict zip would cost more.
         for (i_rate, i_imb, i_signed, i_delta, i_vwap, per_second), sums, count in zip(
-                self._layout, ring.sums, ring.counts, strict=False):
+            self._layout, ring.sums, ring.counts, strict=False
+        ):
             buy, sell, buy_notional, sell_notional = sums
             volume = buy + sell
             out[i_rate] = count * per_second

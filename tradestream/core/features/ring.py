@@ -9,7 +9,9 @@ need before each read. A window covers ``(now - window_ms, now]``.
 Rounding stays bounded: an error made when adding an event is shared by every later prefix, so
 it cancels out of every window that starts after it; and once per ``capacity`` pushes the ring
 subtracts the oldest retained prefix from all prefixes (amortised O(1)), so the magnitudes never
-grow beyond what the longest window holds. An empty window sums to exactly 0.0.
+grow beyond what the longest window holds. So a window's sum is accurate to a small multiple of
+machine epsilon times Σ|value| over the *longest* window (not over the window itself); an empty
+window, or one holding only zeros, sums to exactly 0.0.
 
 If the longest window ever holds more events than the capacity, the ring doubles (the only
 allocation after construction) rather than dropping events.
@@ -122,9 +124,11 @@ class WindowedSums:
         totals, prefixes, counts, settled = self._totals, self._prefix, self.counts, self._settled
         no_push = end == self._settled_end
         self._settled_end = end
+        # push moves only the longest window; events before its start are gone for all windows.
+        oldest = starts[-1] if starts else end
         for w, window_ms in enumerate(self._windows):
             cutoff = now_ms - window_ms
-            start = starts[w]
+            start = max(starts[w], oldest)
             while start < end and ts[start & mask] <= cutoff:
                 start += 1
             starts[w] = start

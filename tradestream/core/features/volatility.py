@@ -4,9 +4,12 @@ Every book update with a valid mid contributes one return r_t = 10^4 · ln(mid_t
 (bps), also when the mid did not move (r_t = 0): the statistics are per book update, aggregated
 over a trailing *time* window, so they do not depend on how long the history is in events.
 
-Power sums Σr, Σr², Σr³ per window give the moments in O(1). Returns in bps are small and centred
-near zero, where power sums lose no meaningful precision; results are clamped so that rounding
-can never produce a negative variance.
+Power sums Σr, Σr², Σr³ per window give the moments in O(1). Their rounding error scales with the
+mean square of the returns in the longest window (ring.py) rather than with the variance: the std
+carries an absolute error of about 1e-8 times that root mean square (≈ 1e-8 bps for 1 bps returns),
+and the skew is reported as 0.0 once the variance falls below 1e-6 of that mean square, where it
+could no longer be resolved. Mid returns are centred near zero and tick-sized, so neither limit
+matters in practice; results are clamped so that rounding never yields a negative variance.
 
 The sum of returns over (t - H, t] telescopes to 10^4 · ln(mid_t / mid_{t-H}), so rates of change
 and acceleration come from the same windowed sums, for the mid and for the microprice.
@@ -21,39 +24,62 @@ from tradestream.core.features.registry import FeatureSpec, window_suffix
 from tradestream.core.features.ring import WindowedSums
 
 BPS = 1e4
-# Below this fraction of the mean square, the variance is rounding noise: skew is undefined.
-_RELATIVE_VARIANCE_FLOOR = 1e-10
+# Below this fraction of the mean square, power sums cannot resolve the third central moment.
+_RELATIVE_VARIANCE_FLOOR = 1e-6
 
 
 def volatility_specs(config: FeatureConfig) -> list[FeatureSpec]:
     """List the return-statistics and rate-of-change features in vector order."""
     specs: list[FeatureSpec] = []
     for w in config.volatility_windows_ms:
-        s = window_suffix(w)
-        specs += [
-            FeatureSpec(f"realized_vol_{s}", f"sqrt(Σ_W r_t²), W = {w} ms, not annualised",
-                        "bps", "0.0 with no return in the window"),
-            FeatureSpec(f"return_mean_{s}", "Σ_W r_t / n, n = returns in W", "bps",
-                        "0.0 with no return in the window"),
-            FeatureSpec(f"return_std_{s}", "sqrt((Σ_W r_t² - n·mean²) / (n - 1)), sample std",
-                        "bps", "0.0 with fewer than 2 returns"),
-            FeatureSpec(f"return_skew_{s}", "m3 / m2^(3/2), m_k = Σ_W (r_t - mean)^k / n "
-                        "(biased, as scipy.stats.skew)", "ratio",
-                        "0.0 with fewer than 3 returns or zero variance"),
-        ]
+        specs += _return_specs(w)
     for price in ("mid", "microprice"):
         for h in config.roc_horizons_ms:
-            s = window_suffix(h)
-            specs += [
-                FeatureSpec(f"{price}_roc_{s}", f"10^4 · ln(x_t / x_{{t-H}}) / (H / 1000 s), "
-                            f"x = {price}, H = {h} ms, x_{{t-H}} = value in effect at t - H (the "
-                            "first value while the history is shorter)", "bps/s",
-                            "0.0 before the second valid value"),
-                FeatureSpec(f"{price}_accel_{s}", "10^4 · (ln(x_t / x_{t-H}) - ln(x_{t-H} / "
-                            f"x_{{t-2H}})) / (H / 1000 s)², x = {price}", "bps/s²",
-                            "0.0 before the second valid value"),
-            ]
+            specs += _roc_specs(price, h)
     return specs
+
+
+def _return_specs(window_ms: int) -> list[FeatureSpec]:
+    s = window_suffix(window_ms)
+    empty = "0.0 with no return in the window"
+    return [
+        FeatureSpec(
+            f"realized_vol_{s}", f"sqrt(Σ_W r_t²), W = {window_ms} ms, not annualised", "bps", empty
+        ),
+        FeatureSpec(f"return_mean_{s}", "Σ_W r_t / n, n = returns in W", "bps", empty),
+        FeatureSpec(
+            f"return_std_{s}",
+            "sqrt((Σ_W r_t² - n·mean²) / (n - 1)), sample std",
+            "bps",
+            "0.0 with fewer than 2 returns",
+        ),
+        FeatureSpec(
+            f"return_skew_{s}",
+            "m3 / m2^(3/2), m_k = Σ_W (r_t - mean)^k / n (biased, as scipy.stats.skew)",
+            "ratio",
+            "0.0 with fewer than 3 returns or a variance too small to resolve (module doc)",
+        ),
+    ]
+
+
+def _roc_specs(price: str, horizon_ms: int) -> list[FeatureSpec]:
+    s = window_suffix(horizon_ms)
+    return [
+        FeatureSpec(
+            f"{price}_roc_{s}",
+            f"10^4 · ln(x_t / x_{{t-H}}) / (H / 1000 s), x = {price}, H = {horizon_ms} ms, "
+            "x_{t-H} = value in effect at t - H (the first value while the history is shorter)",
+            "bps/s",
+            "0.0 before the second valid value",
+        ),
+        FeatureSpec(
+            f"{price}_accel_{s}",
+            "10^4 · (ln(x_t / x_{t-H}) - ln(x_{t-H} / x_{t-2H})) / (H / 1000 s)², "
+            f"x = {price}, H = {horizon_ms} ms",
+            "bps/s²",
+            "0.0 before the second valid value",
+        ),
+    ]
 
 
 class LogReturns:
@@ -84,8 +110,11 @@ class LogReturns:
         self.sums.push(now, event)
 
 
-def _moments(n: int, s1: float, s2: float, s3: float) -> tuple[float, float, float, float]:
+def _moments(
+    n: int, s1: float, s2: float, s3: float, s2_longest: float
+) -> tuple[float, float, float, float]:
     # Realised vol, mean, sample std and biased skew from power sums; 0.0 where undefined.
+    # Rounding noise scales with the longest window's Σr², so the skew floor does too.
     vol = math.sqrt(s2) if s2 > 0.0 else 0.0
     if n == 0:
         return vol, 0.0, 0.0, 0.0
@@ -93,7 +122,7 @@ def _moments(n: int, s1: float, s2: float, s3: float) -> tuple[float, float, flo
     var = (s2 - s1 * mean) / (n - 1) if n > 1 else 0.0
     std = math.sqrt(var) if var > 0.0 else 0.0
     m2 = s2 / n - mean * mean
-    if n < 3 or m2 <= _RELATIVE_VARIANCE_FLOOR * (s2 / n):
+    if n < 3 or m2 <= _RELATIVE_VARIANCE_FLOOR * max(s2, s2_longest) / n:
         return vol, mean, std, 0.0
     m3 = s3 / n - 3.0 * mean * s2 / n + 2.0 * mean * mean * mean
     return vol, mean, std, m3 / (m2 * math.sqrt(m2))
@@ -112,14 +141,23 @@ class Volatility:
         micro_windows = tuple(sorted(roc_windows))
         self._mid = LogReturns(mid_windows, 3)
         self._micro = LogReturns(micro_windows, 1)
-        self._stats = [(mid_windows.index(w), at[f"realized_vol_{window_suffix(w)}"])
-                       for w in config.volatility_windows_ms]
+        self._stats = [
+            (mid_windows.index(w), at[f"realized_vol_{window_suffix(w)}"])
+            for w in config.volatility_windows_ms
+        ]
         self._roc = [
-            (returns.sums, windows.index(h), windows.index(2 * h),
-             at[f"{price}_roc_{window_suffix(h)}"], at[f"{price}_accel_{window_suffix(h)}"],
-             1000.0 / h)
-            for price, returns, windows in (("mid", self._mid, mid_windows),
-                                            ("microprice", self._micro, micro_windows))
+            (
+                returns.sums,
+                windows.index(h),
+                windows.index(2 * h),
+                at[f"{price}_roc_{window_suffix(h)}"],
+                at[f"{price}_accel_{window_suffix(h)}"],
+                1000.0 / h,
+            )
+            for price, returns, windows in (
+                ("mid", self._mid, mid_windows),
+                ("microprice", self._micro, micro_windows),
+            )
             for h in horizons
         ]
 
@@ -133,10 +171,13 @@ class Volatility:
         mid = self._mid.sums
         mid.advance(now)
         self._micro.sums.advance(now)
+        s2_longest = mid.sums[-1][1] if mid.sums else 0.0
         for w, i in self._stats:
             s1, s2, s3 = mid.sums[w]
             # volatility_specs lists vol, mean, std and skew of one window next to each other.
-            out[i], out[i + 1], out[i + 2], out[i + 3] = _moments(mid.counts[w], s1, s2, s3)
+            out[i], out[i + 1], out[i + 2], out[i + 3] = _moments(
+                mid.counts[w], s1, s2, s3, s2_longest
+            )
         for ring, w_h, w_2h, i_roc, i_accel, per_second in self._roc:
             recent = ring.sums[w_h][0]
             out[i_roc] = recent * per_second

@@ -74,7 +74,11 @@ class MatchingEngine:
     def close_position(
         self, command: ClosePosition, book: BookView, now_ms: int
     ) -> list[OrderEvent]:
-        """Close all (or ``qty`` of) a position with a reduce-only market order."""
+        """Close all (or ``qty`` of) a position with a reduce-only market order.
+
+        The order's ``orderLinkId`` derives from the command id, so a replayed close is refused
+        as a duplicate instead of closing twice.
+        """
         position = self.account.position(command.symbol)
         if position.is_flat:
             link_id = order_link_id(command.strategy, command.symbol, command.command_id)
@@ -115,8 +119,12 @@ class MatchingEngine:
         for side in (Side.BUY, Side.SELL):
             for order in self._by_priority(symbol, side):
                 events.extend(self._fill_from_book(order, book, now_ms))
-        due = [o for o in self._pending if o.symbol == symbol and o.active_at_ms <= now_ms]
-        self._pending = [o for o in self._pending if o not in due]
+        due: list[SimOrder] = []
+        waiting: list[SimOrder] = []
+        for order in self._pending:
+            is_due = order.symbol == symbol and order.active_at_ms <= now_ms
+            (due if is_due else waiting).append(order)
+        self._pending = waiting
         for order in due:
             events.extend(self._activate(order, book, now_ms))
         return events
@@ -146,7 +154,7 @@ class MatchingEngine:
 
     def open_orders(self, symbol: str | None = None) -> tuple[SimOrder, ...]:
         """Return resting orders, oldest first."""
-        return tuple(o for o in self._resting.values() if symbol in {None, o.symbol})
+        return tuple(o for o in self._resting.values() if symbol is None or o.symbol == symbol)
 
     def pending_orders(self) -> tuple[SimOrder, ...]:
         """Return orders placed but not yet active, oldest first."""

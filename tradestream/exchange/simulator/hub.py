@@ -137,7 +137,7 @@ class MarketHub:
         """Find the feed for a topic, or return Bybit's refusal message for it."""
         family, _, symbol = topic.rpartition(".")
         market = self.markets.get(symbol)
-        if family == "publicTrade" or family == "tickers":
+        if family in {"publicTrade", "tickers"}:
             if market is None:
                 return f"Invalid symbol :[{topic}]"
             return market.trades if family == "publicTrade" else market.ticker

@@ -80,6 +80,7 @@ class Market:
         "symbol",
         "ticker",
         "trades",
+        "ts",
     )
 
     def __init__(self, symbol: str, native_depth: int) -> None:
@@ -122,9 +123,8 @@ class Market:
         """Encode changes for a stream; depth 1 is snapshot-only on Bybit linear."""
         if stream.depth == 1:
             return self.snapshot_frame(stream)
-        return book_frame(
-            stream.topic, "delta", self.symbol, (bids, asks), (stream.u, self.seq, self.ts, self.cts)
-        )
+        stamp = (stream.u, self.seq, self.ts, self.cts)
+        return book_frame(stream.topic, "delta", self.symbol, (bids, asks), stamp)
 
     def track(self, stream: BookStream) -> None:
         """Start keeping a derived stream's view, now that somebody subscribes to it."""

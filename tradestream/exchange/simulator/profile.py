@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
 from math import gcd
 
 from tradestream.core.errors import BadInputError
@@ -34,6 +35,8 @@ class SymbolProfile:
     """Price step in units of 10**-decimals."""
     bids: tuple[Level, ...]
     asks: tuple[Level, ...]
+    spread_ticks: int
+    """Ticks between the best bid and the best ask at the start of the recording."""
     u: int
     seq: int
     side_counts: tuple[tuple[int, int], ...]
@@ -48,7 +51,7 @@ class SymbolProfile:
     @property
     def key_step(self) -> int:
         """Return one tick expressed in level-key units."""
-        return self.tick * 10 ** (PRICE_SCALE - self.decimals)
+        return self.tick * int(10 ** (PRICE_SCALE - self.decimals))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,7 @@ def _learn_symbol(recording: Recording, symbol: str) -> SymbolProfile:
         tick=tick,
         bids=first.bids,
         asks=first.asks,
+        spread_ticks=_spread(first, tick * 10 ** (PRICE_SCALE - decimals)),
         u=first.u,
         seq=first.seq,
         side_counts=side_counts or ((1, 1),),
@@ -100,13 +104,21 @@ def _learn_symbol(recording: Recording, symbol: str) -> SymbolProfile:
     )
 
 
+def _spread(book: RecordedBook, step: int) -> int:
+    if not book.bids or not book.asks:
+        return 1
+    best_ask = min(level[0] for level in book.asks)
+    best_bid = min(level[0] for level in book.bids)
+    return max(1, (best_ask + best_bid) // step)
+
+
 def _grid(prices: Iterable[str]) -> tuple[int, int]:
     # Decimals as printed (Bybit prints a fixed number per symbol); tick as the common step.
     listed = list(prices)
     decimals = max(len(price.partition(".")[2]) for price in listed)
     units = sorted({int(Decimal(price).scaleb(decimals)) for price in listed})
     tick = 0
-    for low, high in zip(units, units[1:], strict=False):
+    for low, high in pairwise(units):
         tick = gcd(tick, high - low)
     return decimals, tick or 1
 

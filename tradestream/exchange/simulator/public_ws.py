@@ -127,7 +127,8 @@ class PublicStream:
             return
         refused = next((feed.topic for feed in feeds if feed.topic in conn.topics), None)
         if refused is not None:
-            self._reply(conn, False, f"error:already subscribed,topic:{refused}", req_id, "subscribe")
+            message = f"error:already subscribed,topic:{refused}"
+            self._reply(conn, False, message, req_id, "subscribe")
             return
         self._reply(conn, True, "", req_id, "subscribe")
         for feed in feeds:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 import orjson
 
@@ -26,6 +27,8 @@ from tradestream.exchange.simulator.frames import ticker_frame
 from tradestream.exchange.simulator.pacing import Throttle
 from tradestream.exchange.simulator.profile import MarketProfile, SymbolProfile
 from tradestream.exchange.simulator.replay import copy_name
+
+T = TypeVar("T")
 
 MIN_LEVELS = 20
 """Never thin a side below this many levels."""
@@ -59,7 +62,7 @@ class _SymbolStream:
     def book_delta(self, ts: int) -> BookEvent:
         """Return one delta shaped like a recorded one."""
         self.seq += self.rng.randint(1, 2500)
-        bid_count, ask_count = self.rng.choice(self.profile.side_counts)
+        bid_count, ask_count = self._pick(self.profile.side_counts)
         bids = self._side_changes(self.book.bids, self.book.asks, bid_count)
         asks = self._side_changes(self.book.asks, self.book.bids, ask_count)
         return BookEvent(self.name, False, bids, asks, 0, self.seq, ts, ts - 1)
@@ -76,7 +79,7 @@ class _SymbolStream:
                 "T": ts,
                 "s": self.name,
                 "S": side,
-                "v": self.rng.choice(self.profile.trade_sizes),
+                "v": self._pick(self.profile.trade_sizes),
                 "p": price,
                 "L": self._tick_direction(abs(key or 0)),
                 "i": str(uuid.UUID(int=self.rng.getrandbits(128))),
@@ -84,13 +87,13 @@ class _SymbolStream:
                 "RPI": False,
                 "seq": self.seq,
             }
-            for _ in range(self.rng.choice(self.profile.trade_counts))
+            for _ in range(self._pick(self.profile.trade_counts))
         ]
         frame = {"topic": f"publicTrade.{self.name}", "type": "snapshot", "ts": ts, "data": trades}
         return TradeEvent(self.name, orjson.dumps(frame))
 
     def ticker(self, ts: int, *, snapshot: bool) -> TickerEvent:
-        """Return a ticker snapshot (recorded fields, current top of book) or a top-of-book delta."""
+        """Return a ticker snapshot (recorded fields, current top) or a top-of-book delta."""
         self.seq += 1
         data = dict(self.profile.ticker) if snapshot else {}
         data["symbol"] = self.name
@@ -108,12 +111,13 @@ class _SymbolStream:
             return []
         changes: dict[int, Level] = {}
         for _ in range(count):
-            key = best + self.rng.choice(self.profile.offsets) * self.step
-            changes[key] = self._change(side, key if self._fits(key, best, other) else best)
+            key = best + self._pick(self.profile.offsets) * self.step
+            level = self._change(side, key if self._fits(key, best, other) else best, best)
+            changes[level[0]] = level
         if self.rng.random() < MOVE_CHANCE:
-            move = best - self.step if self.rng.random() < 0.5 else best
-            if self._fits(move, best, other):
-                changes[move] = self._change(side, move, force_delete=move == best)
+            move = self._move(side, other, best)
+            if move is not None:
+                changes[move[0]] = move
         side.apply(changes.values())
         while len(side) > self.depth:
             worst = side.worst()
@@ -123,13 +127,30 @@ class _SymbolStream:
             side.apply((changes[worst],))
         return sorted(changes.values())
 
-    def _change(self, side: BookSide, key: int, *, force_delete: bool = False) -> Level:
-        price = side.price(key) if key in side else self._price(key)
-        exists = key in side
-        thin = len(side) <= MIN_LEVELS
-        if exists and not thin and (force_delete or self.rng.random() < DELETE_CHANCE):
-            return (key, price, "0")
-        return (key, price, self.rng.choice(self.profile.sizes))
+    def _change(self, side: BookSide, key: int, best: int) -> Level:
+        # Resize or delete an existing level (never the best: moves do that), or add a new one.
+        # Deletes thin out as the side thins, which holds its depth near the recorded one.
+        if key not in side:
+            return (key, self._price(key), self._pick(self.profile.sizes))
+        fullness = len(side) / self.depth
+        if key != best and self.rng.random() < DELETE_CHANCE * fullness * fullness:
+            return (key, side.price(key), "0")
+        return (key, side.price(key), self._pick(self.profile.sizes))
+
+    def _move(self, side: BookSide, other: BookSide, best: int) -> Level | None:
+        # Fill the spread while it is wider than recorded; otherwise take out the best level.
+        other_best = other.best()
+        spread = (best + other_best) // self.step if other_best is not None else 0
+        if spread > self.profile.spread_ticks:
+            key = best - self.step * self.rng.randint(1, spread - 1)
+            return (key, self._price(key), self._pick(self.profile.sizes))
+        if len(side) > MIN_LEVELS:
+            return (best, side.price(best), "0")
+        return None
+
+    def _pick(self, values: Sequence[T]) -> T:
+        # random.choice without its per-call overhead: one float draw per pick.
+        return values[int(self.rng.random() * len(values))]
 
     def _fits(self, key: int, best: int, other: BookSide) -> bool:
         # A level fits if it is a positive price (its key has the side's sign) that does not
