@@ -3,10 +3,11 @@
 Replays the BTCUSDT book and trades of the recording (top 20 levels rebuilt from the raw frames
 before timing starts), looped with shifted timestamps until enough events are timed. Reports
 microseconds per event for ``on_book`` + ``values()``, ``on_book`` + ``fill()``, ``on_trade``,
-and the snapshot-feature kernel in plain Python against a numpy version of the same formulas,
-which is how the hot path's implementation was chosen.
+and two hot-path kernels (the snapshot features and the multi-level OFI) in plain Python against
+numpy versions of the same formulas, which is how the hot path's implementation was chosen.
+Each timing runs ``--repeats`` times and the least noisy run (lowest means) is kept.
 
-Usage: ``.venv/bin/python bench/features.py [--loops N] [--out bench/results/features.json]``
+Usage: ``.venv/bin/python bench/features.py [--loops N] [--repeats N] [--out PATH]``
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from tradestream.core.features import FeatureConfig, FeatureEngine
+from tradestream.core.features.book_dynamics import order_flow
 from tradestream.core.features.book_features import BookFeatures
 from tradestream.core.features.levels import BookLevels
 
@@ -176,31 +178,67 @@ class NumpyBookKernel:
         out[20] = cq_b[idx_b[-1]] / (abs(mid - bp[idx_b[-1]]) / mid * 1e4)
 
 
+class NumpyOfiKernel:
+    """Compute the multi-level OFI with numpy, to compare against ``order_flow``."""
+
+    def __init__(self, config: FeatureConfig) -> None:
+        """Precompute the depth indices."""
+        self.depth = max(config.ofi_levels)
+        self.at = np.asarray(config.ofi_levels) - 1
+        self.out = np.zeros(len(config.ofi_levels))
+
+    def update(self, levels: BookLevels) -> None:
+        """Vectorise e_i over the padded current and previous levels, then sum by depth."""
+        d = self.depth
+        bp, bq = np.asarray(levels.bid.px[:d]), np.asarray(levels.bid.sz[:d])
+        bp0, bq0 = np.asarray(levels.prev_bid.px[:d]), np.asarray(levels.prev_bid.sz[:d])
+        ap, aq = np.asarray(levels.ask.px[:d]), np.asarray(levels.ask.sz[:d])
+        ap0, aq0 = np.asarray(levels.prev_ask.px[:d]), np.asarray(levels.prev_ask.sz[:d])
+        e = bq * (bp >= bp0) - bq0 * (bp <= bp0) - aq * (ap <= ap0) + aq0 * (ap >= ap0)
+        self.out[:] = np.cumsum(e)[self.at]
+
+
 def time_kernels(books: list[Book]) -> dict[str, dict[str, float]]:
-    """Time the snapshot kernel in plain Python against numpy on the same books."""
+    """Time the snapshot and OFI kernels in plain Python against numpy on the same books."""
     config = FeatureConfig()
     levels = BookLevels(config.levels)
-    python_kernel = BookFeatures(config, 0)
-    out = [0.0] * len(python_kernel.specs)
-    numpy_kernel = NumpyBookKernel(config)
+    python_book = BookFeatures(config, 0)
+    out = [0.0] * len(python_book.specs)
+    ofi = [0.0] * len(config.ofi_levels)
+    numpy_book = NumpyBookKernel(config)
+    numpy_ofi = NumpyOfiKernel(config)
     clock = time.perf_counter_ns
-    python_ns: list[int] = []
-    numpy_ns: list[int] = []
+    samples: dict[str, list[int]] = {
+        name: [] for name in ("book_python", "book_numpy", "ofi_python", "ofi_numpy")
+    }
     for _, bid_px, bid_sz, ask_px, ask_sz in books:
-        start = clock()
         levels.load(bid_px, bid_sz, ask_px, ask_sz)
-        python_kernel.update(levels, out)
-        python_ns.append(clock() - start)
         start = clock()
-        numpy_kernel.update(bid_px, bid_sz, ask_px, ask_sz)
-        numpy_ns.append(clock() - start)
-    return {"python": summarize(python_ns), "numpy": summarize(numpy_ns)}
+        python_book.update(levels, out)
+        samples["book_python"].append(clock() - start)
+        start = clock()
+        numpy_book.update(bid_px, bid_sz, ask_px, ask_sz)
+        samples["book_numpy"].append(clock() - start)
+        start = clock()
+        order_flow(levels, config.ofi_levels, ofi)
+        samples["ofi_python"].append(clock() - start)
+        start = clock()
+        numpy_ofi.update(levels)
+        samples["ofi_numpy"].append(clock() - start)
+    return {name: summarize(ns) for name, ns in samples.items()}
+
+
+def best_of(repeats: int, run: Callable[[], dict[str, dict[str, float]]]) -> dict[str, Any]:
+    """Run a timing ``repeats`` times and keep the run with the lowest means (least noise)."""
+    runs = [run() for _ in range(repeats)]
+    return min(runs, key=lambda result: sum(part["mean_us"] for part in result.values()))
 
 
 def main() -> None:
     """Run every timing and write the JSON report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--loops", type=int, default=20)
+    parser.add_argument("--loops", type=int, default=20, help="replays of the recording")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per timing, best kept")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "features.json")
     args = parser.parse_args()
     recording = find_recording()
@@ -215,10 +253,11 @@ def main() -> None:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "machine": platform.machine(),
-        "on_book_plus_values": time_engine(stream, "values"),
-        "on_book_plus_fill": time_engine(stream, "fill"),
-        "on_book_only": time_engine(stream, "none"),
-        "snapshot_kernel": time_kernels(books),
+        "repeats": args.repeats,
+        "on_book_plus_values": best_of(args.repeats, lambda: time_engine(stream, "values")),
+        "on_book_plus_fill": best_of(args.repeats, lambda: time_engine(stream, "fill")),
+        "on_book_only": best_of(args.repeats, lambda: time_engine(stream, "none")),
+        "kernels_python_vs_numpy": best_of(args.repeats, lambda: time_kernels(books)),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")

@@ -9,6 +9,7 @@ Notation used in the formulas:
     qb_i, qa_i    bid / ask size of level i (base currency, e.g. BTC)
     mid           (b_1 + a_1) / 2
     r_t           10^4 · ln(mid_t / mid_{t-1}), the mid log-return of one book update, in bps
+    t             the engine clock: the latest event (or ``on_clock``) time, in ms
     W, H          a trailing time window (t - W, t] / a horizon, in event-time milliseconds
     Σ_W           sum over the events inside window W
 """
