@@ -9,6 +9,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
+from tests.support.recordings import ALL_TOPICS, FINAL_BOOKS
+from tests.support.waiting import eventually
 from tradestream.cli.demo import free_port
 from tradestream.config.files import SymbolConfig, SymbolsConfig
 from tradestream.config.settings import Settings
@@ -18,8 +20,6 @@ from tradestream.sinks.dead_letters import RedisDeadLetterQueue
 from tradestream.streams import topics
 from tradestream.streams.ingest import IngestConfig
 from tradestream.streams.ingest_service import IngestService
-from tests.support.recordings import ALL_TOPICS, FINAL_BOOKS
-from tests.support.waiting import eventually
 
 SYMBOLS = SymbolsConfig(symbols=tuple(SymbolConfig(symbol=s) for s in FINAL_BOOKS))
 
