@@ -2,9 +2,10 @@
 
 Replays the BTCUSDT book and trades of the recording (top 20 levels rebuilt from the raw frames
 before timing starts), looped with shifted timestamps until enough events are timed. Reports
-microseconds per event for ``on_book`` + ``values()``, ``on_book`` + ``fill()``, ``on_trade``,
-and two hot-path kernels (the snapshot features and the multi-level OFI) in plain Python against
-numpy versions of the same formulas, which is how the hot path's implementation was chosen.
+microseconds per event for ``on_book`` and ``on_trade``, each alone and followed by a read of the
+vector (``values()`` or ``fill()``), and two hot-path kernels (the snapshot features and the
+multi-level OFI) in plain Python against numpy versions of the same formulas, which is how the
+hot path's implementation was chosen.
 Each timing runs ``--repeats`` times and the least noisy run (lowest means) is kept.
 
 Usage: ``.venv/bin/python bench/features.py [--loops N] [--repeats N] [--out PATH]``
@@ -126,6 +127,7 @@ def time_engine(stream: list[tuple[str, Any]], read: str) -> dict[str, dict[str,
     clock = time.perf_counter_ns
     book_ns: list[int] = []
     trade_ns: list[int] = []
+    trade_read_ns: list[int] = []
     for kind, event in stream:
         if kind == "book":
             start = clock()
@@ -135,8 +137,15 @@ def time_engine(stream: list[tuple[str, Any]], read: str) -> dict[str, dict[str,
         else:
             start = clock()
             engine.on_trade(*event)
-            trade_ns.append(clock() - start)
-    return {"book": summarize(book_ns), "trade": summarize(trade_ns)}
+            traded = clock()
+            read_vector()
+            trade_read_ns.append(clock() - start)
+            trade_ns.append(traded - start)
+    return {
+        "on_book+read": summarize(book_ns),
+        "on_trade": summarize(trade_ns),
+        "on_trade+read": summarize(trade_read_ns),
+    }
 
 
 class NumpyBookKernel:
@@ -254,9 +263,9 @@ def main() -> None:
         "numpy": np.__version__,
         "machine": platform.machine(),
         "repeats": args.repeats,
-        "on_book_plus_values": best_of(args.repeats, lambda: time_engine(stream, "values")),
-        "on_book_plus_fill": best_of(args.repeats, lambda: time_engine(stream, "fill")),
-        "on_book_only": best_of(args.repeats, lambda: time_engine(stream, "none")),
+        "read=values()": best_of(args.repeats, lambda: time_engine(stream, "values")),
+        "read=fill()": best_of(args.repeats, lambda: time_engine(stream, "fill")),
+        "read=nothing": best_of(args.repeats, lambda: time_engine(stream, "none")),
         "kernels_python_vs_numpy": best_of(args.repeats, lambda: time_kernels(books)),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

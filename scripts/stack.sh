@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Local development stack without Docker: Kafka (KRaft), ClickHouse, PostgreSQL and Redis as
 # plain background processes on 127.0.0.1, all state under one project-local directory.
 #
@@ -6,12 +7,14 @@
 #   scripts/stack.sh down   [service...]   stop what this stack started (data is kept)
 #   scripts/stack.sh status [service...]   one line per service; exit 0 only if all are up
 #   scripts/stack.sh env                   print the TRADESTREAM_* settings for this stack
-#   scripts/stack.sh kafka-cli TOOL [ARGS] run a Kafka CLI tool (topics, consumer-groups, ...)
+#   scripts/stack.sh kafka-cli TOOL [ARGS] run a Kafka CLI tool against this stack's broker
+#       TOOL: topics, consumer-groups, console-consumer, console-producer, get-offsets,
+#       api-versions, metadata-quorum, or a main class name
 #
 # Services: kafka clickhouse postgres redis (default: all).
 #
-# Environment (all optional):
-#   TRADESTREAM_STACK_DIR      state directory (default: <repo>/.stack)
+# Environment (all optional; also read from <repo>/.env, the environment wins):
+#   TRADESTREAM_STACK_DIR      state directory (default: .stack; relative to the repo root)
 #   TRADESTREAM_CACHE_DIR      per-user download cache (default: ~/.cache/tradestream)
 #   TRADESTREAM_STACK_TIMEOUT  seconds to wait for a service to answer (default: 120)
 #   TRADESTREAM_KAFKA_PORT (9092), TRADESTREAM_KAFKA_CONTROLLER_PORT (9093),
@@ -25,17 +28,41 @@
 set -euo pipefail
 
 ROOT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-STACK_DIR=${TRADESTREAM_STACK_DIR:-$ROOT_DIR/.stack}
+
+# Take TRADESTREAM_* settings from <repo>/.env as well (the environment wins), like the
+# Python settings do. The file is parsed, never sourced.
+load_dotenv() {
+    local file=$ROOT_DIR/.env line key value
+    [[ -f $file ]] || return 0
+    while IFS= read -r line || [[ -n $line ]]; do
+        [[ $line =~ ^[[:space:]]*(export[[:space:]]+)?(TRADESTREAM_[A-Z0-9_]+)=(.*)$ ]] || continue
+        key=${BASH_REMATCH[2]}
+        value=${BASH_REMATCH[3]%$'\r'}
+        if [[ $value =~ ^\"(.*)\"[[:space:]]*$ || $value =~ ^\'(.*)\'[[:space:]]*$ ]]; then
+            value=${BASH_REMATCH[1]}
+        else
+            value=${value%%[[:space:]]#*}
+            value=${value%"${value##*[![:space:]]}"}
+        fi
+        [[ -n ${!key+set} ]] || printf -v "$key" '%s' "$value"
+    done <"$file"
+}
+load_dotenv
+
+STACK_DIR=${TRADESTREAM_STACK_DIR:-.stack}
 CACHE_DIR=${TRADESTREAM_CACHE_DIR:-${HOME:-/root}/.cache/tradestream}
 STACK_TIMEOUT=${TRADESTREAM_STACK_TIMEOUT:-120}
 ALL_SERVICES=(kafka clickhouse postgres redis)
 export LC_ALL=C
 
+# Relative directories are taken from the repository root, wherever we are run from.
+[[ $STACK_DIR == /* ]] || STACK_DIR=$ROOT_DIR/$STACK_DIR
+[[ $CACHE_DIR == /* ]] || CACHE_DIR=$ROOT_DIR/$CACHE_DIR
 mkdir -p "$STACK_DIR" "$CACHE_DIR"
 STACK_DIR=$(cd "$STACK_DIR" && pwd -P)
 CACHE_DIR=$(cd "$CACHE_DIR" && pwd -P)
 
-# shellcheck source=scripts/stack.d/lib.sh
+# shellcheck source=stack.d/lib.sh
 source "$ROOT_DIR/scripts/stack.d/lib.sh"
 for _svc in "${ALL_SERVICES[@]}"; do
     # shellcheck source=/dev/null
@@ -44,7 +71,7 @@ done
 unset _svc
 
 usage() {
-    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '3,/^# Services/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # service_status_line NAME PID PORTS_TEXT CHECK_PORT: print one status line; return 0 if
@@ -59,7 +86,7 @@ service_status_line() {
             state=starting
         fi
     elif port_open "$port"; then
-        state=foreign # something else holds the port
+        state='port-taken' # by a process this stack did not start
     fi
     printf '%-11s %-9s %-11s %s\n' "$name" "$state" "pid ${pid:--}" "$ports"
     return $rc

@@ -106,10 +106,15 @@ clickhouse_answers() {
     [[ $(http_get "http://127.0.0.1:$CLICKHOUSE_HTTP_PORT/?query=SELECT%201") == 1 ]]
 }
 
+clickhouse_version() {
+    http_get "http://127.0.0.1:$CLICKHOUSE_HTTP_PORT/?query=SELECT%20version()" 2>/dev/null || echo '?'
+}
+
 clickhouse_up() {
     local t0 pid bin
     t0=$(now_ms)
     if pid=$(clickhouse_pid) && [[ -n $pid ]]; then
+        wait_ready clickhouse "$pid" "$CLICKHOUSE_LOG" clickhouse_answers
         log "clickhouse: already running (pid $pid) on 127.0.0.1:$CLICKHOUSE_HTTP_PORT"
         return 0
     fi
@@ -118,13 +123,13 @@ clickhouse_up() {
     require_port_free clickhouse "$CLICKHOUSE_HTTP_PORT" TRADESTREAM_CLICKHOUSE_HTTP_PORT
     require_port_free clickhouse "$CLICKHOUSE_TCP_PORT" TRADESTREAM_CLICKHOUSE_TCP_PORT
     clickhouse_write_config
-    log "clickhouse: starting $("$bin" --version 2>/dev/null | grep -o '[0-9][0-9.]*' | head -n 1)"
+    log "clickhouse: starting"
     pid=$(spawn_detached "$CLICKHOUSE_DIR/log/stdout.log" \
         "$bin" --config-file="$CLICKHOUSE_DIR/config.xml")
     echo "$pid" >"$CLICKHOUSE_PIDFILE"
-    wait_ready clickhouse "$pid" "$CLICKHOUSE_LOG" clickhouse_answers
+    wait_ready clickhouse "$pid" "$CLICKHOUSE_LOG|$CLICKHOUSE_DIR/log/stdout.log" clickhouse_answers
     log "clickhouse: up on 127.0.0.1:$CLICKHOUSE_HTTP_PORT (http), :$CLICKHOUSE_TCP_PORT (native)" \
-        "(pid $pid, $(elapsed_since "$t0"))"
+        "(version $(clickhouse_version), pid $pid, $(elapsed_since "$t0"))"
 }
 
 clickhouse_down() {

@@ -53,6 +53,7 @@ kafka_resolve() {
         log "kafka: resolving $version from Maven Central (first run)..."
         mvnlog=$CACHE_DIR/kafka/mvn.log
         tmp=$(mktemp -d "$CACHE_DIR/kafka/.resolve.XXXXXX")
+        chmod 755 "$tmp" # mktemp makes it private; the jars need not be
         if ! mvn -B -q -Dstyle.color=never -f "$KAFKA_POM" -Dmaven.repo.local="$CACHE_DIR/m2" \
             dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp/libs" \
             </dev/null >"$mvnlog" 2>&1; then
@@ -160,6 +161,7 @@ kafka_up() {
     local t0 pid libs
     t0=$(now_ms)
     if pid=$(kafka_pid) && [[ -n $pid ]]; then
+        wait_ready kafka "$pid" "$KAFKA_LOG" kafka_answers
         log "kafka: already running (pid $pid) on 127.0.0.1:$KAFKA_PORT"
         return 0
     fi
@@ -178,7 +180,7 @@ kafka_up() {
         -Dlog4j.configuration="file:$KAFKA_DIR/log4j.properties" \
         -cp "$libs/*" kafka.Kafka "$KAFKA_DIR/server.properties")
     echo "$pid" >"$KAFKA_PIDFILE"
-    wait_ready kafka "$pid" "$KAFKA_LOG" kafka_answers
+    wait_ready kafka "$pid" "$KAFKA_LOG|$KAFKA_DIR/logs/kafka.out" kafka_answers
     log "kafka: up on 127.0.0.1:$KAFKA_PORT (pid $pid, $(elapsed_since "$t0"))"
 }
 
@@ -219,10 +221,13 @@ kafka_tool_class() {
 
 kafka_cli() {
     [[ $# -ge 1 ]] || die "usage: $0 kafka-cli TOOL [ARGS...]"
-    local class
+    local class args=("${@:2}")
     class=$(kafka_tool_class "$1") || exit 1
-    shift
+    # Aliased tools talk to this stack's broker unless told otherwise.
+    if [[ $1 != *.* && " ${args[*]} " != *" --bootstrap-"* ]]; then
+        args=(--bootstrap-server "127.0.0.1:$KAFKA_PORT" "${args[@]}")
+    fi
     [[ -f $(kafka_libs_dir)/../.complete ]] || { kafka_require_java && kafka_resolve; }
     [[ -f $KAFKA_DIR/tools-log4j.properties ]] || kafka_write_config
-    kafka_java "$class" "$@"
+    kafka_java "$class" "${args[@]}"
 }

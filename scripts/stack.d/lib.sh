@@ -56,12 +56,13 @@ read_pidfile() {
 }
 
 # Start a long-running command detached from this shell (own session, stdin closed, output
-# appended to LOGFILE) and print its PID. setsid execs in place (a background job of a
-# non-interactive shell is never a process-group leader), so the PID is the service's.
+# to LOGFILE (truncated), our lock descriptors closed) and print its PID. setsid execs in place
+# (a background job of a non-interactive shell is never a process-group leader), so the PID
+# is the service's.
 spawn_detached() {
     local logfile=$1
     shift
-    setsid "$@" </dev/null >>"$logfile" 2>&1 &
+    setsid "$@" </dev/null >"$logfile" 2>&1 8>&- 9>&- &
     echo $!
 }
 
@@ -97,6 +98,7 @@ run_as() {
 
 # True if something accepts TCP connections on 127.0.0.1:PORT.
 port_open() {
+    # shellcheck disable=SC2016 # expanded by the inner shell
     timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
 }
 
@@ -118,24 +120,40 @@ require_port_free() {
     fi
 }
 
-# wait_ready SVC PID LOGFILE CHECK_FN [ARGS...]: poll CHECK_FN until it succeeds. Fails
-# clearly if the process dies or STACK_TIMEOUT passes, pointing at LOGFILE.
+# wait_ready SVC PID LOGS CHECK_FN [ARGS...]: poll CHECK_FN until it succeeds. Fails clearly
+# if the process dies or STACK_TIMEOUT passes, showing the logs (LOGS: main log first, then
+# optional extra logs such as captured stdout, separated by '|').
 wait_ready() {
-    local svc=$1 pid=$2 logfile=$3 deadline
+    local svc=$1 pid=$2 logs=$3 started deadline
     shift 3
-    deadline=$(($(date +%s) + STACK_TIMEOUT))
+    started=$(date +%s)
+    deadline=$((started + STACK_TIMEOUT))
     while ! "$@" >/dev/null 2>&1; do
         if [[ -n $pid ]] && ! pid_alive "$pid"; then
-            show_log_tail "$logfile"
-            die "$svc: the server exited during startup; see $logfile"
+            die "$svc: the server exited during startup; see $(show_fresh_logs "$logs" "$started")"
         fi
         if (($(date +%s) >= deadline)); then
-            show_log_tail "$logfile"
             die "$svc: not answering after ${STACK_TIMEOUT}s (pid ${pid:-?} left running;" \
-                "raise TRADESTREAM_STACK_TIMEOUT or run '$0 down $svc'); see $logfile"
+                "raise TRADESTREAM_STACK_TIMEOUT or run '$0 down $svc');" \
+                "see $(show_fresh_logs "$logs" "$started")"
         fi
         sleep 0.3
     done
+}
+
+# show_fresh_logs 'LOG1|LOG2...' SINCE_EPOCH: show the tail of each log written since the
+# service was started (older ones would only mislead) and print their names.
+show_fresh_logs() {
+    local files f shown=()
+    IFS='|' read -r -a files <<<"$1"
+    for f in "${files[@]}"; do
+        if [[ -s $f ]] && (($(stat -c %Y "$f") >= $2 - 2)); then
+            show_log_tail "$f"
+            shown+=("$f")
+        fi
+    done
+    ((${#shown[@]})) || shown=("${files[0]}")
+    echo "${shown[*]}"
 }
 
 # ---- prerequisites ---------------------------------------------------------------------
@@ -198,6 +216,7 @@ http_get() {
     local rest=${1#http://} hostport path
     hostport=${rest%%/*}
     path=/${rest#*/}
+    # shellcheck disable=SC2016 # expanded by the inner shell
     timeout 5 bash -c '
         exec 3<>"/dev/tcp/${1%:*}/${1#*:}" || exit 1
         printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$2" "$1" >&3

@@ -42,12 +42,6 @@ postgres_pid() {
     return 0
 }
 
-# psql as the superuser over the unix socket.
-postgres_psql_admin() {
-    "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$POSTGRES_RUN" -p "$POSTGRES_PORT" -U postgres \
-        -d postgres "$@"
-}
-
 # A real query as the application role over TCP with its password.
 postgres_answers() {
     "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -t 2 &&
@@ -107,7 +101,8 @@ EOF
 
 # Create the application role and database if missing (idempotent).
 postgres_bootstrap() {
-    postgres_psql_admin >>"$POSTGRES_DIR/log/bootstrap.log" 2>&1 <<EOF || {
+    "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$POSTGRES_RUN" -p "$POSTGRES_PORT" -U postgres \
+        -d postgres >>"$POSTGRES_DIR/log/bootstrap.log" 2>&1 <<EOF || {
 SELECT 'CREATE ROLE $POSTGRES_ROLE LOGIN' WHERE NOT EXISTS
     (SELECT FROM pg_roles WHERE rolname = '$POSTGRES_ROLE') \gexec
 ALTER ROLE $POSTGRES_ROLE WITH LOGIN PASSWORD '$POSTGRES_PASSWORD';
@@ -122,18 +117,19 @@ EOF
 postgres_up() {
     local t0 pid user
     t0=$(now_ms)
+    PG_BIN=$(postgres_bindir) || exit 1
     if pid=$(postgres_pid) && [[ -n $pid ]]; then
+        wait_ready postgres "$pid" "$POSTGRES_LOG" postgres_answers
         log "postgres: already running (pid $pid) on 127.0.0.1:$POSTGRES_PORT"
         return 0
     fi
-    PG_BIN=$(postgres_bindir) || exit 1
     user=$(postgres_os_user)
     require_port_free postgres "$POSTGRES_PORT" TRADESTREAM_POSTGRES_PORT
     postgres_prepare "$user"
     log "postgres: starting $("$PG_BIN/postgres" --version | grep -o '[0-9][0-9.]*' | head -n 1)"
     # pg_ctl detaches the postmaster (own session) and waits until it accepts connections.
     if ! run_as "$user" "$PG_BIN/pg_ctl" -D "$POSTGRES_DATA" -l "$POSTGRES_LOG" -w \
-        -t "$STACK_TIMEOUT" -s start </dev/null >>"$POSTGRES_DIR/log/pg_ctl.log" 2>&1; then
+        -t "$STACK_TIMEOUT" -s start </dev/null >>"$POSTGRES_DIR/log/pg_ctl.log" 2>&1 8>&- 9>&-; then
         show_log_tail "$POSTGRES_LOG"
         die "postgres: the server did not start; see $POSTGRES_LOG"
     fi

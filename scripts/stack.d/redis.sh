@@ -45,6 +45,7 @@ redis_up() {
     local t0 pid bin
     t0=$(now_ms)
     if pid=$(redis_pid) && [[ -n $pid ]]; then
+        wait_ready redis "$pid" "$REDIS_LOG" redis_answers
         log "redis: already running (pid $pid) on 127.0.0.1:$REDIS_PORT"
         return 0
     fi
@@ -55,13 +56,21 @@ redis_up() {
     rm -f "$REDIS_PIDFILE"
     log "redis: starting $("$bin" --version | grep -o 'v=[0-9.]*' | cut -c3-)"
     # Daemonizes: the parent returns once the child has forked; the child writes the PID file.
-    "$bin" "$REDIS_DIR/redis.conf" </dev/null >>"$REDIS_DIR/log/stdout.log" 2>&1 || {
+    "$bin" "$REDIS_DIR/redis.conf" </dev/null >"$REDIS_DIR/log/stdout.log" 2>&1 8>&- 9>&- || {
         show_log_tail "$REDIS_LOG"
         die "redis: redis-server failed to start; see $REDIS_LOG"
     }
-    wait_ready redis "" "$REDIS_LOG" redis_answers
-    pid=$(read_pidfile "$REDIS_PIDFILE")
-    log "redis: up on 127.0.0.1:$REDIS_PORT (pid ${pid:-?}, $(elapsed_since "$t0"))"
+    for _ in {1..50}; do
+        pid=$(read_pidfile "$REDIS_PIDFILE")
+        [[ -n $pid ]] && break
+        sleep 0.1
+    done
+    [[ -n $pid ]] || {
+        show_log_tail "$REDIS_LOG"
+        die "redis: no PID file $REDIS_PIDFILE after 5s; see $REDIS_LOG"
+    }
+    wait_ready redis "$pid" "$REDIS_LOG|$REDIS_DIR/log/stdout.log" redis_answers
+    log "redis: up on 127.0.0.1:$REDIS_PORT (pid $pid, $(elapsed_since "$t0"))"
 }
 
 redis_down() {

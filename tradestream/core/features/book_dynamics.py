@@ -26,6 +26,8 @@ _E_I = (
     "1{a_i ≥ a'_i}·qa'_i between the previous (') and current snapshot"
 )
 _SIDES = (("bid", "b"), ("ask", "a"))
+# Order of the activity channels and of their features within a window.
+_ACTIVITY = ("bid_add", "bid_cancel", "ask_add", "ask_cancel")
 
 
 def dynamics_specs(config: FeatureConfig) -> list[FeatureSpec]:
@@ -155,7 +157,11 @@ class SideChanges:
 
 
 class BookDynamics:
-    """Compute OFI, level ages and add/cancel rates from consecutive snapshots."""
+    """Compute OFI, level ages and add/cancel rates from consecutive snapshots.
+
+    One ring holds, per book update, the OFI at each depth followed by the bid and ask sizes
+    added and cancelled; the OFI windows read the former, the activity windows the latter.
+    """
 
     def __init__(self, config: FeatureConfig, base: int) -> None:
         """Lay out this group's features from position ``base`` of the vector."""
@@ -163,32 +169,33 @@ class BookDynamics:
         at = {spec.name: base + i for i, spec in enumerate(self.specs)}
         self._ofi_levels = config.ofi_levels
         self._ofi_at = [at[f"ofi_{k}"] for k in config.ofi_levels]
-        self._ofi = [0.0] * len(config.ofi_levels)
-        self._ofi_sums = WindowedSums(config.ofi_windows_ms, len(self._ofi))
-        self._ofi_sum_at = [
-            [at[f"ofi_{k}_sum_{window_suffix(w)}"] for k in config.ofi_levels]
-            for w in config.ofi_windows_ms
-        ]
+        n_ofi = len(config.ofi_levels)
+        self._event = [0.0] * (n_ofi + 4)  # ofi at each depth, then _ACTIVITY
         self._age_at = (at["bid_level_age_ms"], at["ask_level_age_ms"])
         self._bid = SideChanges(config.levels, 1.0)
         self._ask = SideChanges(config.levels, -1.0)
-        self._activity = [0.0] * 4
-        self._activity_sums = WindowedSums(config.activity_windows_ms, 4)
-        self._activity_at = [
-            [
-                at[f"{side}_{kind}_rate_{window_suffix(w)}"]
-                for side, _ in _SIDES
-                for kind in ("add", "cancel")
-            ]
-            for w in config.activity_windows_ms
-        ]
-        self._activity_scale = [1000.0 / w for w in config.activity_windows_ms]
+        windows = tuple(sorted({*config.ofi_windows_ms, *config.activity_windows_ms}))
+        self._outputs: list[tuple[int, int, int, float]] = []  # window, channel, position, scale
+        read: list[list[int]] = []
+        for w, window_ms in enumerate(windows):
+            read.append([])
+            if window_ms in config.ofi_windows_ms:
+                names = [f"ofi_{k}_sum_{window_suffix(window_ms)}" for k in config.ofi_levels]
+                self._outputs += [(w, c, at[name], 1.0) for c, name in enumerate(names)]
+                read[w] += range(n_ofi)
+            if window_ms in config.activity_windows_ms:
+                names = [f"{kind}_rate_{window_suffix(window_ms)}" for kind in _ACTIVITY]
+                self._outputs += [
+                    (w, n_ofi + c, at[name], 1000.0 / window_ms) for c, name in enumerate(names)
+                ]
+                read[w] += range(n_ofi, n_ofi + 4)
+        self._changes = WindowedSums(windows, n_ofi + 4, channels_read=read)
         self._has_previous = False
 
     def forget_previous(self) -> None:
         """Treat the next snapshot as the first: a rebuilt book must not diff against the old."""
-        for j in range(len(self._ofi)):
-            self._ofi[j] = 0.0
+        for j in range(len(self._event)):
+            self._event[j] = 0.0
         self._has_previous = False
 
     def update(self, now: int, levels: BookLevels, out: list[float]) -> None:
@@ -197,34 +204,31 @@ class BookDynamics:
         bid, ask = self._bid, self._ask
         out[self._age_at[0]] = bid.update(now, levels.bid, levels.prev_bid, has_previous)
         out[self._age_at[1]] = ask.update(now, levels.ask, levels.prev_ask, has_previous)
+        event = self._event
         if has_previous:
-            activity = self._activity
-            activity[0], activity[1] = bid.added, bid.cancelled
-            activity[2], activity[3] = ask.added, ask.cancelled
-            order_flow(levels, self._ofi_levels, self._ofi)
-            self._ofi_sums.push(now, self._ofi)
-            self._activity_sums.push(now, activity)
-        # Layouts and buffers are built with matching lengths; strict zips would double the cost.
-        for i, value in zip(self._ofi_at, self._ofi, strict=False):
-            out[i] = value
+            order_flow(levels, self._ofi_levels, event)
+            n_ofi = len(self._ofi_levels)
+            event[n_ofi], event[n_ofi + 1] = bid.added, bid.cancelled
+            event[n_ofi + 2], event[n_ofi + 3] = ask.added, ask.cancelled
+            self._changes.push(now, event)
+        for j, i in enumerate(self._ofi_at):
+            out[i] = event[j]
         self._has_previous = True
 
     def refresh(self, now: int, out: list[float]) -> None:
         """Evict events older than each window at ``now`` and write the windowed features."""
-        self._ofi_sums.advance(now)
-        for indices, sums in zip(self._ofi_sum_at, self._ofi_sums.sums, strict=False):
-            for i, value in zip(indices, sums, strict=False):
-                out[i] = value
-        self._activity_sums.advance(now)
-        for indices, sums, scale in zip(
-            self._activity_at, self._activity_sums.sums, self._activity_scale, strict=False
-        ):
-            for i, value in zip(indices, sums, strict=False):
-                out[i] = value * scale
+        ring = self._changes
+        if not ring.advance(now):
+            return  # no update came or left: the values written last time stand
+        sums = ring.sums
+        for w, c, i, scale in self._outputs:
+            out[i] = sums[w][c] * scale
 
 
 def order_flow(levels: BookLevels, depths: tuple[int, ...], ofi: list[float]) -> None:
     """Write into ``ofi[j]`` the sum of e_i over levels 1..depths[j] (depths increasing).
+
+    ``ofi`` may be longer than ``depths``; the positions after them are left alone.
 
     One pass over the levels serves every depth; the sentinels of missing levels make the
     indicator formula handle levels that appeared or vanished without a branch of their own.

@@ -112,9 +112,10 @@ class FeatureEngine:
         ask_px: Sequence[float],
         ask_sz: Sequence[float],
     ) -> None:
-        """Take the current top-N levels (best first, finite, positive, uncrossed) at ``ts_ms``.
+        """Take the current top-N levels at ``ts_ms``; call it after every book change.
 
-        Call it after every book change, with at most ``config.levels`` levels per side mattering.
+        Levels come best first with positive, finite prices and sizes, as the order book keeps
+        them (the hot path does not re-check); only the first ``config.levels`` per side are read.
         """
         now = self._tick(ts_ms)
         levels = self._levels

@@ -1,7 +1,7 @@
 """Trade-flow features over trailing time windows: intensity, imbalance, signed volume, VWAP.
 
 Each trade is one event in a ring of four channels (taker-buy size, taker-sell size, taker-buy
-notional, taker-sell notional); every window keeps running sums of them. The taker side comes
+notional, taker-sell notional) that gives every window its sums. The taker side comes
 from Bybit's ``S`` field: ``Buy`` means the aggressor bought (lifted the ask).
 
 Windows are in event time. Until the history is as long as a window, its rates are computed over
@@ -81,6 +81,7 @@ class TradeFlow:
             for w, s in ((w, window_suffix(w)) for w in config.trade_windows_ms)
         ]
         self._event = [0.0] * 4
+        self._mid_written = 0.0
 
     def on_trade(self, now: int, price: float, size: float, is_buy: bool) -> None:
         """Add one trade at ``now``; reject a non-positive or non-finite price or size."""
@@ -101,7 +102,9 @@ class TradeFlow:
     def refresh(self, now: int, mid: float, out: list[float]) -> None:
         """Evict trades older than each window at ``now`` and write the windowed features."""
         ring = self._sums
-        ring.advance(now)
+        if not ring.advance(now) and mid == self._mid_written:
+            return  # no trade came or left and the VWAP fallback did not move: values stand
+        self._mid_written = mid
         # The layout and the ring have one entry per window; a strict zip would cost more.
         for (i_rate, i_imb, i_signed, i_delta, i_vwap, per_second), sums, count in zip(
             self._layout, ring.sums, ring.counts, strict=False

@@ -8,10 +8,10 @@ need before each read. A window covers ``(now - window_ms, now]``.
 
 Rounding stays bounded: an error made when adding an event is shared by every later prefix, so
 it cancels out of every window that starts after it; and once per ``capacity`` pushes the ring
-subtracts the oldest retained prefix from all prefixes (amortised O(1)), so the magnitudes never
-grow beyond what the longest window holds. So a window's sum is accurate to a small multiple of
-machine epsilon times Σ|value| over the *longest* window (not over the window itself); an empty
-window, or one holding only zeros, sums to exactly 0.0.
+subtracts the oldest retained prefix from all prefixes (amortised O(1)), so the magnitudes stay
+within what the ring holds. A window's sum is therefore accurate to a small multiple of machine
+epsilon times Σ|value| over the *longest* window (not over the window itself); an empty window,
+or one holding only zeros, sums to exactly 0.0.
 
 If the longest window ever holds more events than the capacity, the ring doubles (the only
 allocation after construction) rather than dropping events.
@@ -28,7 +28,7 @@ class WindowedSums:
 
     Attributes:
         sums: ``sums[w][c]`` is the sum of channel ``c`` over window ``w`` as of the last
-            ``advance`` (read-only for callers).
+            ``advance`` (read-only for callers; channels a window does not read stay 0.0).
         counts: ``counts[w]`` is the number of events in window ``w`` as of the last ``advance``.
     """
 
@@ -38,6 +38,7 @@ class WindowedSums:
         "_mask",
         "_prefix",
         "_pushes_since_rebase",
+        "_read",
         "_settled",
         "_settled_end",
         "_starts",
@@ -49,12 +50,27 @@ class WindowedSums:
         "sums",
     )
 
-    def __init__(self, windows_ms: Sequence[int], n_channels: int, capacity: int = 256) -> None:
-        """Allocate the ring for strictly increasing windows; capacity becomes a power of two."""
+    def __init__(
+        self,
+        windows_ms: Sequence[int],
+        n_channels: int,
+        capacity: int = 256,
+        channels_read: Sequence[Sequence[int]] | None = None,
+    ) -> None:
+        """Allocate the ring for strictly increasing windows; capacity becomes a power of two.
+
+        ``channels_read[w]`` lists the channels whose sums window ``w`` settles (all by default):
+        sharing one ring between features that read different channels then costs nothing.
+        """
         if any(w <= 0 for w in windows_ms) or any(b <= a for a, b in pairwise(windows_ms)):
             raise ValueError(f"windows must be positive and increasing, got {windows_ms}")
         if n_channels < 0 or capacity <= 0:
             raise ValueError("channel count must be >= 0 and capacity > 0")
+        every = tuple(range(n_channels))
+        read = [every] * len(windows_ms) if channels_read is None else list(channels_read)
+        if len(read) != len(windows_ms) or not all(set(r) <= set(every) for r in read):
+            raise ValueError("channels_read must list existing channels for each window")
+        self._read = tuple(tuple(r) for r in read)
         size = 1
         while size < capacity:
             size *= 2
@@ -118,14 +134,19 @@ class WindowedSums:
         if self._pushes_since_rebase >= self._capacity:
             self._rebase()
 
-    def advance(self, now_ms: int) -> None:
-        """Drop from each window the events at or before ``now_ms - window``; settle the sums."""
+    def advance(self, now_ms: int) -> bool:
+        """Drop from each window the events at or before ``now_ms - window``; settle the sums.
+
+        Return whether any window's sums changed since the last call, so that readers can skip
+        recomputing what they derived from them.
+        """
         ts, mask, end, starts = self._ts, self._mask, self._end, self._starts
         totals, prefixes, counts, settled = self._totals, self._prefix, self.counts, self._settled
         no_push = end == self._settled_end
         self._settled_end = end
         # push moves only the longest window; events before its start are gone for all windows.
         oldest = starts[-1] if starts else end
+        changed = False
         for w, window_ms in enumerate(self._windows):
             cutoff = now_ms - window_ms
             start = max(starts[w], oldest)
@@ -134,6 +155,7 @@ class WindowedSums:
             starts[w] = start
             if no_push and start == settled[w]:
                 continue  # same events as at the last advance: the sums stand
+            changed = True
             settled[w] = start
             counts[w] = end - start
             sums = self.sums[w]
@@ -141,8 +163,9 @@ class WindowedSums:
                 sums[:] = self._zeros
                 continue
             slot = start & mask
-            for c, prefix in enumerate(prefixes):
-                sums[c] = totals[c] - prefix[slot]
+            for c in self._read[w]:
+                sums[c] = totals[c] - prefixes[c][slot]
+        return changed
 
     def _rebase(self) -> None:
         # Shift every retained prefix and the totals so that the oldest retained prefix is 0.

@@ -24,6 +24,8 @@ from tradestream.core.features.registry import FeatureSpec, window_suffix
 from tradestream.core.features.ring import WindowedSums
 
 BPS = 1e4
+# Channels of the return ring: mid return and its square and cube, microprice return.
+_R, _R2, _R3, _R_MICRO = range(4)
 # Below this fraction of the mean square, power sums cannot resolve the third central moment.
 _RELATIVE_VARIANCE_FLOOR = 1e-6
 
@@ -82,34 +84,6 @@ def _roc_specs(price: str, horizon_ms: int) -> list[FeatureSpec]:
     ]
 
 
-class LogReturns:
-    """Turn a price series into bps log-returns pushed into windowed power sums."""
-
-    __slots__ = ("_event", "_last", "sums")
-
-    def __init__(self, windows_ms: tuple[int, ...], powers: int) -> None:
-        """Keep Σr, ..., Σr^powers over each window."""
-        self.sums = WindowedSums(windows_ms, powers)
-        self._event = [0.0] * powers
-        self._last = 0.0
-
-    def update(self, now: int, price: float) -> None:
-        """Record the return from the last valid price to ``price``; skip invalid prices."""
-        if price <= 0.0:
-            return
-        last = self._last
-        self._last = price
-        if last <= 0.0:
-            return
-        r = BPS * math.log(price / last)
-        event = self._event
-        power = r
-        for k in range(len(event)):
-            event[k] = power
-            power *= r
-        self.sums.push(now, event)
-
-
 def _moments(
     n: int, s1: float, s2: float, s3: float, s2_longest: float
 ) -> tuple[float, float, float, float]:
@@ -129,7 +103,12 @@ def _moments(
 
 
 class Volatility:
-    """Compute return statistics of the mid and rates of change of mid and microprice."""
+    """Compute return statistics of the mid and rates of change of mid and microprice.
+
+    One ring holds, per book update, the mid return r, r², r³ and the microprice return; the
+    statistics windows read the first three channels, the rate-of-change windows (H and 2H) the
+    first and the last.
+    """
 
     def __init__(self, config: FeatureConfig, base: int) -> None:
         """Lay out this group's features from position ``base`` of the vector."""
@@ -137,48 +116,66 @@ class Volatility:
         at = {spec.name: base + i for i, spec in enumerate(self.specs)}
         horizons = config.roc_horizons_ms
         roc_windows = {*horizons, *(2 * h for h in horizons)}
-        mid_windows = tuple(sorted({*config.volatility_windows_ms, *roc_windows}))
-        micro_windows = tuple(sorted(roc_windows))
-        self._mid = LogReturns(mid_windows, 3)
-        self._micro = LogReturns(micro_windows, 1)
+        windows = tuple(sorted({*config.volatility_windows_ms, *roc_windows}))
+        read = [
+            sorted(
+                {
+                    *((_R, _R2, _R3) if w in config.volatility_windows_ms else ()),
+                    *((_R, _R_MICRO) if w in roc_windows else ()),
+                    *((_R2,) if w == windows[-1] else ()),  # the skew floor's noise scale
+                }
+            )
+            for w in windows
+        ]
+        self._returns = WindowedSums(windows, 4, channels_read=read)
+        self._event = [0.0] * 4
+        self._last_mid = 0.0
+        self._last_micro = 0.0
         self._stats = [
-            (mid_windows.index(w), at[f"realized_vol_{window_suffix(w)}"])
+            (windows.index(w), at[f"realized_vol_{window_suffix(w)}"])
             for w in config.volatility_windows_ms
         ]
         self._roc = [
             (
-                returns.sums,
+                channel,
                 windows.index(h),
                 windows.index(2 * h),
                 at[f"{price}_roc_{window_suffix(h)}"],
                 at[f"{price}_accel_{window_suffix(h)}"],
                 1000.0 / h,
             )
-            for price, returns, windows in (
-                ("mid", self._mid, mid_windows),
-                ("microprice", self._micro, micro_windows),
-            )
+            for price, channel in (("mid", _R), ("microprice", _R_MICRO))
             for h in horizons
         ]
 
     def update(self, now: int, mid: float, microprice: float) -> None:
-        """Record the returns of one book update (prices of 0.0 mean undefined and are skipped)."""
-        self._mid.update(now, mid)
-        self._micro.update(now, microprice)
+        """Record the returns of one book update; a mid of 0.0 (undefined) is skipped."""
+        if mid <= 0.0:
+            return
+        last_mid, last_micro = self._last_mid, self._last_micro
+        self._last_mid, self._last_micro = mid, microprice
+        if last_mid <= 0.0:
+            return
+        r = BPS * math.log(mid / last_mid)
+        event = self._event
+        event[_R], event[_R2], event[_R3] = r, r * r, r * r * r
+        event[_R_MICRO] = BPS * math.log(microprice / last_micro)
+        self._returns.push(now, event)
 
     def refresh(self, now: int, out: list[float]) -> None:
         """Evict returns older than each window at ``now`` and write the features."""
-        mid = self._mid.sums
-        mid.advance(now)
-        self._micro.sums.advance(now)
-        s2_longest = mid.sums[-1][1] if mid.sums else 0.0
+        ring = self._returns
+        if not ring.advance(now):
+            return  # no return came or left: the values written last time stand
+        sums = ring.sums
+        s2_longest = sums[-1][_R2] if sums else 0.0
         for w, i in self._stats:
-            s1, s2, s3 = mid.sums[w]
+            s1, s2, s3, _ = sums[w]
             # volatility_specs lists vol, mean, std and skew of one window next to each other.
             out[i], out[i + 1], out[i + 2], out[i + 3] = _moments(
-                mid.counts[w], s1, s2, s3, s2_longest
+                ring.counts[w], s1, s2, s3, s2_longest
             )
-        for ring, w_h, w_2h, i_roc, i_accel, per_second in self._roc:
-            recent = ring.sums[w_h][0]
+        for c, w_h, w_2h, i_roc, i_accel, per_second in self._roc:
+            recent = sums[w_h][c]
             out[i_roc] = recent * per_second
-            out[i_accel] = (2.0 * recent - ring.sums[w_2h][0]) * per_second * per_second
+            out[i_accel] = (2.0 * recent - sums[w_2h][c]) * per_second * per_second

@@ -14,6 +14,7 @@ from pydantic import (
     PositiveInt,
 )
 
+from tradestream.exchange.simulator.exchange_config import ExchangeSideConfig
 from tradestream.exchange.simulator.faults import FaultSpec
 
 
@@ -65,3 +66,5 @@ class SimulatorConfig(BaseModel, frozen=True, extra="forbid"):
     """Frames queued on one connection before the source waits for it."""
     faults: tuple[FaultSpec, ...] = ()
     """Faults applied at start; give ``every_s`` to repeat a one-off fault."""
+    exchange: ExchangeSideConfig = ExchangeSideConfig()
+    """The private REST / WebSocket side: accounts, balance, instrument rules, rate limits."""

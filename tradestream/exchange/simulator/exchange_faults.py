@@ -19,6 +19,7 @@ Admin endpoints: ``GET|POST|DELETE /admin/exchange/faults`` and
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
 import orjson
@@ -53,27 +54,30 @@ class ExchangeFaultSpec(BaseModel, frozen=True, extra="forbid"):
     hang_s: PositiveFloat = 30.0
 
 
+@dataclass(slots=True)
+class _Armed:
+    spec: ExchangeFaultSpec
+    left: int
+
+
 class ExchangeFaults:
     """Hold the armed faults and hand each to the requests it hits."""
 
     def __init__(self) -> None:
-        self._armed: list[list[object]] = []
+        self._armed: list[_Armed] = []
 
     def arm(self, spec: ExchangeFaultSpec) -> None:
         """Arm ``spec`` for its next ``count`` matching requests."""
-        self._armed.append([spec, spec.count])
+        self._armed.append(_Armed(spec, spec.count))
 
     def take(self, path: str) -> ExchangeFaultSpec | None:
         """Return the first fault armed for ``path``, spending one of its hits."""
         for entry in self._armed:
-            spec, left = entry
-            assert isinstance(spec, ExchangeFaultSpec)
-            assert isinstance(left, int)
-            if spec.path in (None, path):
-                entry[1] = left - 1
-                if left == 1:
+            if entry.spec.path in (None, path):
+                entry.left -= 1
+                if entry.left == 0:
                     self._armed.remove(entry)
-                return spec
+                return entry.spec
         return None
 
     def clear(self) -> int:
@@ -84,11 +88,7 @@ class ExchangeFaults:
 
     def describe(self) -> list[dict[str, object]]:
         """List armed faults with the hits they have left."""
-        return [
-            {**spec.model_dump(mode="json"), "left": left}
-            for spec, left in self._armed
-            if isinstance(spec, ExchangeFaultSpec)
-        ]
+        return [{**a.spec.model_dump(mode="json"), "left": a.left} for a in self._armed]
 
 
 def _json(data: object, status: int = 200) -> web.Response:
@@ -129,9 +129,11 @@ class ExchangeAdmin:
     async def orders(self, request: web.Request) -> web.Response:
         """List the exchange's order records, optionally those of one ``orderLinkId``."""
         link_id = request.query.get("orderLinkId")
-        records = [
-            record.wire()
-            for record in self._venue.orders.values()
-            if link_id in (None, record.order_link_id)
-        ]
-        return _json({"list": records})
+        venue = self._venue
+        records = [r.wire() for r in venue.orders.values() if link_id in (None, r.order_link_id)]
+        attempts = (
+            venue.create_attempts
+            if link_id is None
+            else {link_id: venue.create_attempts.get(link_id, 0)}
+        )
+        return _json({"list": records, "createAttempts": attempts})

@@ -23,6 +23,7 @@ from tradestream.core.errors import HaltError
 from tradestream.exchange.simulator.admin import Admin
 from tradestream.exchange.simulator.config import SimulatorConfig
 from tradestream.exchange.simulator.connection import Connection, SentTotals
+from tradestream.exchange.simulator.exchange_side import ExchangeSide
 from tradestream.exchange.simulator.hub import MarketHub
 from tradestream.exchange.simulator.injector import FaultInjector
 from tradestream.exchange.simulator.pacing import Throttle
@@ -54,6 +55,7 @@ class BybitSimulator:
     def __init__(self, config: SimulatorConfig) -> None:
         self.config = config
         self._running: _Running | None = None
+        self._exchange: ExchangeSide | None = None
 
     async def __aenter__(self) -> BybitSimulator:
         await self.start()
@@ -76,6 +78,18 @@ class BybitSimulator:
     def url(self) -> str:
         """Return the public linear WebSocket URL."""
         return f"ws://{self._host}:{self.port}{PATH}"
+
+    @property
+    def rest_url(self) -> str:
+        """Return the base URL of the Bybit REST API (pybit's ``HTTP.endpoint``)."""
+        return f"http://{self._host}:{self.port}"
+
+    @property
+    def exchange(self) -> ExchangeSide:
+        """Return the exchange side (venue, faults), for in-process inspection."""
+        if self._exchange is None:
+            raise HaltError("the simulator is not running; call start() first")
+        return self._exchange
 
     @property
     def admin_url(self) -> str:
@@ -120,6 +134,8 @@ class BybitSimulator:
         app = web.Application()
         stream.add_routes(app)
         Admin(hub, injector, self).add_routes(app)
+        self._exchange = ExchangeSide(hub, config.exchange)
+        self._exchange.add_routes(app)
         runner, port = await _serve(app, config.host, config.port)
         self._running = _Running(
             runner=runner,

@@ -11,6 +11,7 @@ moves (``on_market``), so what the simulator streams and what it fills agree.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 
@@ -63,6 +64,8 @@ class Venue:
         self.stops: dict[str, tuple[Decimal, Decimal]] = {}
         self._books = books
         self._clock = clock
+        self.create_attempts: Counter[str] = Counter()
+        """Create requests that reached the venue, per ``orderLinkId`` (duplicates included)."""
         self._by_engine_id: dict[str, str] = {}
         self._listeners: list[Listener] = []
 
@@ -83,6 +86,7 @@ class Venue:
     def create(self, params: Mapping[str, object]) -> OrderRecord:
         """Place an order from Bybit ``/v5/order/create`` parameters."""
         link_id = str(params.get("orderLinkId") or uuid.uuid4().hex)
+        self.create_attempts[link_id] += 1
         if link_id in self.orders:
             raise VenueError(DUPLICATE_LINK_ID, "OrderLinkedID is duplicate")
         now = self._clock()

@@ -33,6 +33,17 @@ def test_window_keeps_events_strictly_after_now_minus_window() -> None:
     assert ring.sums[0][0] == 0.0
 
 
+def test_advance_reports_whether_any_sum_changed() -> None:
+    ring = WindowedSums((100, 1_000), 1)
+    assert not ring.advance(0)
+    ring.push(0, [1.0])
+    assert ring.advance(50)
+    assert not ring.advance(60)
+    assert ring.advance(100)  # left the 100 ms window
+    assert not ring.advance(999)
+    assert ring.advance(1_000)
+
+
 def test_each_window_evicts_on_its_own_schedule() -> None:
     ring = WindowedSums((100, 1_000), 2)
     for ts in range(0, 1_000, 10):

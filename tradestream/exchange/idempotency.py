@@ -1,0 +1,58 @@
+"""Reserve each ``orderLinkId`` in Redis before any exchange call, and remember the outcome.
+
+An order is placed at most once even when Kafka redelivers a command or two workers race on it:
+the first caller wins ``SET NX`` on the id and is the only one that talks to the exchange; the
+others see the reservation and wait for the recorded outcome (or, past their patience, ask the
+exchange by ``orderLinkId`` themselves). The key expires after ``ttl_s`` so Redis does not grow
+without bound; it must outlive any redelivery of the command.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+from tradestream.core.orders import OrderStatus
+
+PENDING = "pending"
+
+
+class RecordedOutcome(BaseModel, frozen=True, extra="forbid"):
+    """What became of one ``orderLinkId``: our last known status and the exchange's order id."""
+
+    status: OrderStatus
+    order_id: str | None = None
+    reason: str = ""
+
+
+class IdempotencyStore:
+    """Hold ``orderLinkId`` reservations and outcomes under one Redis key prefix."""
+
+    def __init__(self, redis: Redis, prefix: str, ttl_s: int = 7 * 24 * 3600) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._ttl_s = ttl_s
+
+    def key(self, order_link_id: str) -> str:
+        """Return the Redis key of one ``orderLinkId``."""
+        return f"{self._prefix}idem:{order_link_id}"
+
+    async def reserve(self, order_link_id: str) -> bool:
+        """Claim the id for this caller; False if somebody already has (or had) it."""
+        claimed = await self._redis.set(self.key(order_link_id), PENDING, nx=True, ex=self._ttl_s)
+        return bool(claimed)
+
+    async def record(self, order_link_id: str, outcome: RecordedOutcome) -> None:
+        """Store the outcome of the call that the reservation covered."""
+        await self._redis.set(self.key(order_link_id), outcome.model_dump_json(), ex=self._ttl_s)
+
+    async def outcome(self, order_link_id: str) -> RecordedOutcome | None:
+        """Return the recorded outcome, or None while the id is only reserved (or unknown)."""
+        value = await self._redis.get(self.key(order_link_id))
+        if value is None or value in (PENDING, PENDING.encode()):
+            return None
+        return RecordedOutcome.model_validate_json(value)
+
+    async def is_reserved(self, order_link_id: str) -> bool:
+        """Tell whether the id is reserved or has an outcome."""
+        return bool(await self._redis.exists(self.key(order_link_id)))

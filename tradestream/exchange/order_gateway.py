@@ -1,0 +1,184 @@
+"""Place one order safely: idempotency, rate limit, circuit breaker, retry policy, state machine.
+
+``OrderGateway.place`` is the whole path from a ``PlaceOrder`` command to an ``Order`` in the
+state the exchange holds it:
+
+1. reserve the ``orderLinkId`` in Redis (``SET NX``); a duplicate command never calls the
+   exchange, it waits for the winner's outcome and then reads the order from the exchange;
+2. refuse locally while the circuit breaker is open;
+3. wait for a rate-limit token;
+4. send; on a retryable answer (rate limited, unavailable, clock skew) back off and resend; on an
+   ambiguous one (timeout, 5xx, duplicate id) query the exchange by ``orderLinkId`` and adopt
+   what it says, never resending; on a refusal, reject;
+5. record the outcome under the reservation.
+
+Time is injected (``clock`` in seconds, ``sleep``) so tests drive back-offs without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
+
+from pydantic import BaseModel, NonNegativeFloat, PositiveFloat, PositiveInt
+
+from tradestream.core.clock import MsClock
+from tradestream.core.errors import BadInputError
+from tradestream.core.orders import Order, OrderStatus, order_link_id_for
+from tradestream.core.resilience import (
+    CircuitBreaker,
+    EndpointGroup,
+    Outcome,
+    RateLimitRegistry,
+    RetryPolicy,
+)
+from tradestream.exchange.base import Exchange, ExchangeError
+from tradestream.exchange.idempotency import IdempotencyStore, RecordedOutcome
+from tradestream.exchange.reconcile import apply_snapshot
+from tradestream.schemas.orders import PlaceOrder
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+_REFUSED = frozenset({Outcome.REJECT, Outcome.DENIED})
+
+
+class OrderGatewayConfig(BaseModel, frozen=True, extra="forbid"):
+    """How hard to look for an order after an ambiguous answer, and how long duplicates wait."""
+
+    query_attempts: PositiveInt = 3
+    query_delay_s: NonNegativeFloat = 0.2
+    duplicate_wait_s: PositiveFloat = 10.0
+    duplicate_poll_s: PositiveFloat = 0.05
+    rate_limit_key: str = "account"
+
+
+class OrderGateway:
+    """Turn ``PlaceOrder`` commands into exchange orders at most once each."""
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        store: IdempotencyStore,
+        *,
+        limits: RateLimitRegistry,
+        breaker: CircuitBreaker,
+        retry: RetryPolicy,
+        clock: Clock,
+        ms_clock: MsClock,
+        sleep: Sleep = asyncio.sleep,
+        config: OrderGatewayConfig | None = None,
+    ) -> None:
+        self._exchange = exchange
+        self._store = store
+        self._limits = limits
+        self._breaker = breaker
+        self._retry = retry
+        self._clock = clock
+        self._ms_clock = ms_clock
+        self._sleep = sleep
+        self.config = config or OrderGatewayConfig()
+
+    async def place(self, command: PlaceOrder) -> Order:
+        """Place the order of ``command`` at most once; return it in the exchange's state."""
+        order = Order(
+            order_link_id=order_link_id_for(command),
+            symbol=command.symbol,
+            side=command.side,
+            qty=command.qty,
+            price=command.price,
+            clock=self._ms_clock,
+        )
+        if not await self._store.reserve(order.order_link_id):
+            return await self._follow_duplicate(order)
+        await self._submit(order, command)
+        reason = order.history[-1].reason if order.history else ""
+        outcome = RecordedOutcome(
+            status=order.status, order_id=order.exchange_order_id, reason=reason
+        )
+        await self._store.record(order.order_link_id, outcome)
+        return order
+
+    async def _submit(self, order: Order, command: PlaceOrder) -> None:
+        for attempt in itertools.count(1):
+            if not self._breaker.allow(self._clock()):
+                _give_up(order, "circuit breaker open: the exchange was not called")
+                return
+            await self._acquire_token()
+            if order.status is OrderStatus.NEW:
+                order.submit()
+            try:
+                ack = await self._exchange.place(command)
+            except BadInputError as exc:
+                order.reject(f"refused before sending: {exc}")
+                return
+            except ExchangeError as exc:
+                if await self._after_error(order, exc, attempt):
+                    continue
+                return
+            self._breaker.record_success(self._clock())
+            order.mark_submitted(ack.order_id)
+            return
+
+    # Decide what follows a failed attempt; True means send again.
+    async def _after_error(self, order: Order, exc: ExchangeError, attempt: int) -> bool:
+        outcome = exc.outcome
+        now = self._clock()
+        if outcome.trips_breaker:
+            self._breaker.record_failure(now)
+        elif outcome is not Outcome.RATE_LIMITED:
+            self._breaker.record_success(now)
+        if outcome.needs_query:
+            await self._adopt_exchange_state(order, str(exc))
+            return False
+        decision = self._retry.decide(outcome, attempt, exc.retry_after_s)
+        if decision.retry:
+            await self._sleep(decision.delay_s)
+            return True
+        if outcome in _REFUSED:
+            order.reject(str(exc))
+        else:
+            order.fail(f"{decision.reason}: {exc}")
+        return False
+
+    async def _adopt_exchange_state(self, order: Order, why: str) -> None:
+        for attempt in range(self.config.query_attempts):
+            if attempt:
+                await self._sleep(self.config.query_delay_s)
+            try:
+                snapshot = await self._exchange.order(order.symbol, order.order_link_id)
+                if snapshot is None:
+                    continue
+                fills = await self._exchange.executions(order.symbol, order.order_link_id)
+            except ExchangeError:
+                continue
+            apply_snapshot(order, snapshot, fills)
+            return
+        _give_up(order, f"{why}; not found at the exchange by orderLinkId")
+
+    async def _follow_duplicate(self, order: Order) -> Order:
+        deadline = self._clock() + self.config.duplicate_wait_s
+        recorded = await self._store.outcome(order.order_link_id)
+        while recorded is None and self._clock() < deadline:
+            await self._sleep(self.config.duplicate_poll_s)
+            recorded = await self._store.outcome(order.order_link_id)
+        order.submit("duplicate command: following the order already sent")
+        await self._adopt_exchange_state(order, "duplicate command")
+        if order.status is OrderStatus.FAILED and recorded is not None:
+            order.exchange_order_id = recorded.order_id
+        return order
+
+    async def _acquire_token(self) -> None:
+        key = self.config.rate_limit_key
+        while (
+            wait := self._limits.try_acquire(EndpointGroup.ORDER_CREATE, key, self._clock())
+        ) > 0:
+            await self._sleep(wait)
+
+
+# Nothing was sent (or nothing can be found): reject a fresh order, fail one in flight.
+def _give_up(order: Order, reason: str) -> None:
+    if order.status is OrderStatus.NEW:
+        order.reject(reason)
+    else:
+        order.fail(reason)
