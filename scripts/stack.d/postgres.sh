@@ -126,6 +126,11 @@ postgres_up() {
     user=$(postgres_os_user)
     require_port_free postgres "$POSTGRES_PORT" TRADESTREAM_POSTGRES_PORT
     postgres_prepare "$user"
+    # A postmaster.pid left by a crash (its PID now unused or recycled) would block the start.
+    if [[ -f $POSTGRES_DATA/postmaster.pid ]]; then
+        warn "postgres: removing stale $POSTGRES_DATA/postmaster.pid (unclean shutdown?)"
+        rm -f "$POSTGRES_DATA/postmaster.pid"
+    fi
     log "postgres: starting $("$PG_BIN/postgres" --version | grep -o '[0-9][0-9.]*' | head -n 1)"
     # pg_ctl detaches the postmaster (own session) and waits until it accepts connections.
     if ! run_as "$user" "$PG_BIN/pg_ctl" -D "$POSTGRES_DATA" -l "$POSTGRES_LOG" -w \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from redis.asyncio import Redis
 
 from tests.support.recordings import ALL_TOPICS, FINAL_BOOKS, RECORDED_TRADES
@@ -19,9 +20,7 @@ async def _replay_and_drain(settings: Settings) -> None:
     summary = await replay_files(settings, [ALL_TOPICS], speed=None, progress=False)
     assert summary.total == 2529
     assert summary.dead_lettered == 0
-    consumed = [
-        settings.scoped(t.name) for t in (topics.ORDERBOOK_RAW, topics.TRADES_RAW, topics.BOOK_TOP)
-    ]
+    consumed = [settings.scoped(t.name) for t in topics.WORKER_INPUTS]
     await wait_until_consumed(settings, consumed, timeout_s=120)
 
 
@@ -55,3 +54,26 @@ async def test_replay_lands_books_and_trades_exactly_once(
     assert status["symbol"] == "BTCUSDT"
     assert status["gaps"] == 0
     assert await redis.xlen(settings.dlq_stream) == 0
+
+
+async def test_features_land_in_clickhouse_with_their_schema(
+    settings: Settings, worker: WorkerProcess, clickhouse: ClickHouseSink
+) -> None:
+    await _replay_and_drain(settings)
+    schema = await worker.get_json("/features/names/")
+    assert len(schema["names"]) >= 50
+    rows = clickhouse.query(
+        "SELECT symbol, count(), min(length(values)), max(length(values)), "
+        "countIf(arrayExists(v -> isNaN(v) OR isInfinite(v), values)) "
+        "FROM {db}.features FINAL GROUP BY symbol ORDER BY symbol"
+    )
+    assert [r[0] for r in rows] == sorted(FINAL_BOOKS)
+    for _, count, shortest, longest, bad in rows:
+        assert count > 10
+        assert shortest == longest == len(schema["names"])
+        assert bad == 0
+    spread = clickhouse.query(
+        "SELECT argMax(values[indexOf(s.names, 'spread')], exchange_ts_ms) FROM {db}.features "
+        "FINAL ANY INNER JOIN {db}.feature_schemas AS s USING names_id WHERE symbol = 'BTCUSDT'"
+    )
+    assert spread[0][0] == pytest.approx(0.1)

@@ -1,45 +1,61 @@
-"""The market agent: keep each symbol's book from raw frames and publish its top of book."""
+"""The market agent: keep each symbol's book and features from raw frames and publish them."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from tradestream.agents.boundary import dead_letter_on_error
-from tradestream.agents.channels import book_top_topic, control_topic, orderbook_raw_topic
+from tradestream.agents.channels import (
+    TRADES_RAW_NAME,
+    book_top_topic,
+    control_topic,
+    features_topic,
+    market_raw_topics,
+)
 from tradestream.agents.events import recv_ts_ms
 from tradestream.agents.resources import dead_letter_queue
 from tradestream.app import app, settings
 from tradestream.core.clock import now_ms
-from tradestream.core.market import BookUpdate, MarketBooks
+from tradestream.core.market import BookUpdate, MarketBooks, MarketConfig
 from tradestream.schemas.market import book_top_encoder
 from tradestream.tables.books import book_status_by_symbol
 from tradestream.web import metrics
 
-books = MarketBooks(clock=now_ms)
+books = MarketBooks(
+    clock=now_ms, config=MarketConfig(features_interval_ms=settings.features_interval_ms)
+)
 _checkpointed_at: dict[str, tuple[int, str]] = {}
+_encode = book_top_encoder.encode
 
 
-@app.agent(orderbook_raw_topic)
+@app.agent(market_raw_topics)
 async def track_market(frames: Any) -> None:
-    """Keep each symbol's book current and publish what changed."""
+    """Keep each symbol's book and features current and publish what changed."""
     async for event in frames.events():
         raw: bytes = event.value
-        async with dead_letter_on_error(dead_letter_queue(), raw, source="md.orderbook.raw"):
-            update = books.apply(raw, recv_ts_ms(event))
-            await on_book_update(update)
+        topic = event.message.topic
+        async with dead_letter_on_error(dead_letter_queue(), raw, source=topic):
+            if topic == TRADES_RAW_NAME:
+                trades = books.apply_trades(raw, recv_ts_ms(event))
+                if trades is not None and trades.features is not None:
+                    await features_topic.send(key=event.key, value=_encode(trades.features))
+            else:
+                await on_book_update(books.apply(raw, recv_ts_ms(event)))
 
 
 async def on_book_update(update: BookUpdate) -> None:
-    """Publish a changed top of book, request a resync, checkpoint the status table."""
+    """Publish a changed top of book and features, request a resync, checkpoint the table."""
     metrics.book_frames.labels(outcome=update.outcome.value).inc()
     key = update.symbol.encode()
     if update.book_top is not None:
         top = update.book_top
         metrics.book_latency.observe(max(top.produced_ts_ms - top.recv_ts_ms, 0) / 1000)
-        await book_top_topic.send(key=key, value=book_top_encoder.encode(top))
+        await book_top_topic.send(key=key, value=_encode(top))
+    if update.features is not None:
+        await features_topic.send(key=key, value=_encode(update.features))
     if update.resync is not None:
         metrics.resyncs_requested.labels(symbol=update.symbol, reason=update.resync.reason).inc()
-        await control_topic.send(key=key, value=book_top_encoder.encode(update.resync))
+        await control_topic.send(key=key, value=_encode(update.resync))
     _checkpoint(update.symbol)
 
 

@@ -15,13 +15,13 @@ from typing import Any
 from clickhouse_driver import errors as ch_errors
 
 from tradestream.agents.boundary import dead_letter_on_error
-from tradestream.agents.channels import book_top_topic, trades_raw_topic
+from tradestream.agents.channels import book_top_topic, features_topic, trades_raw_topic
 from tradestream.agents.events import recv_ts_ms
 from tradestream.agents.resources import clickhouse, dead_letter_queue
 from tradestream.app import app, settings
 from tradestream.core.clock import now_ms
 from tradestream.sinks.dead_letters import DeadLetter
-from tradestream.sinks.rows import Row, book_top_row, trade_rows
+from tradestream.sinks.rows import Row, book_top_row, features_row, trade_rows
 from tradestream.web import metrics
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,19 @@ async def land_book_tops(records: Any) -> None:
             async with dead_letter_on_error(dead_letter_queue(), event.value, "md.book.top"):
                 rows.append(book_top_row(event.value))
         await write_batch("book_top", clickhouse().insert_book_tops, rows, events)
+
+
+@app.agent(features_topic)
+async def land_features(records: Any) -> None:
+    """Write every feature record to ``features``."""
+    async for events in records.take_events(
+        settings.sink_batch_size, within=settings.sink_batch_seconds
+    ):
+        rows: list[Row] = []
+        for event in events:
+            async with dead_letter_on_error(dead_letter_queue(), event.value, "md.features"):
+                rows.append(features_row(event.value))
+        await write_batch("features", clickhouse().insert_features, rows, events)
 
 
 async def write_batch(table: str, write: Writer, rows: list[Row], events: Sequence[Any]) -> None:

@@ -101,9 +101,7 @@ async def _demo(
     await worker.wait_ready()
     _say(f"replaying {recording.name}...")
     summary = await replay_files(settings, [recording], speed)
-    consumed = [
-        settings.scoped(t.name) for t in (topics.ORDERBOOK_RAW, topics.TRADES_RAW, topics.BOOK_TOP)
-    ]
+    consumed = [settings.scoped(t.name) for t in topics.WORKER_INPUTS]
     _say("waiting until the worker has consumed everything...")
     await wait_until_consumed(settings, consumed)
     books = (await worker.get_json("/books/"))["books"]

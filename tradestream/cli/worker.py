@@ -9,6 +9,8 @@ from faust.cli.faust import cli
 
 from tradestream.config.files import PipelineConfig
 from tradestream.config.settings import Settings, get_settings
+from tradestream.core.clock import now_ms
+from tradestream.core.market import MarketBooks
 from tradestream.sinks.clickhouse import ClickHouseSink
 from tradestream.streams.admin import ensure_topics
 
@@ -20,6 +22,8 @@ def prepare(settings: Settings) -> None:
     sink = ClickHouseSink(settings)
     try:
         sink.migrate()
+        books = MarketBooks(clock=now_ms)
+        sink.register_feature_names(books.names_id, books.feature_names, now_ms())
     finally:
         sink.close()
 

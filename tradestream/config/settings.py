@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     sink_batch_size: PositiveInt = 2000
     sink_batch_seconds: float = Field(default=1.0, gt=0)
     book_status_interval_ms: PositiveInt = 1000
+    features_interval_ms: int = Field(
+        default=100, ge=0, description="Publish a symbol's features at most this often (ms)."
+    )
     log_level: str = "info"
 
     @field_validator("namespace")

@@ -1,42 +1,64 @@
-"""Turn raw Bybit order-book frames into books, top-of-book records and resync requests.
+"""Turn raw Bybit frames into books, features, top-of-book records and resync requests.
 
-Pure logic shared by the live market agent, the backtester and the simulator's consumers: bytes
-in, records out, no I/O. The caller supplies the receive time and the clock.
+Pure logic shared by the live market agent, the backtester and benchmarks: bytes in, records
+out, no I/O. The caller supplies the receive time and the clock.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import msgspec
+from pydantic import BaseModel, NonNegativeInt
 
 from tradestream.core.errors import BadInputError
+from tradestream.core.features import FeatureConfig, FeatureEngine
 from tradestream.core.order_book import BookStatus, DeltaOutcome, OrderBook
-from tradestream.schemas.bybit import OrderbookFrame, depth_of_topic, orderbook_decoder
-from tradestream.schemas.market import BookTop, RequestResync
+from tradestream.schemas.bybit import (
+    OrderbookFrame,
+    PublicTradeFrame,
+    depth_of_topic,
+    orderbook_decoder,
+    trade_decoder,
+)
+from tradestream.schemas.market import BookTop, Features, RequestResync
 
 Clock = Callable[[], int]
 _INVALIDATING = frozenset({DeltaOutcome.GAP, DeltaOutcome.SEQ_REGRESSION, DeltaOutcome.CROSSED})
 
 
+class MarketConfig(BaseModel, frozen=True, extra="forbid"):
+    """What the market agent computes and how often it publishes features."""
+
+    features: FeatureConfig = FeatureConfig()
+    features_interval_ms: NonNegativeInt = 100
+    """Publish a symbol's features at most this often (0 = after every input event)."""
+
+
 @dataclass(slots=True)
 class BookUpdate:
-    """What one frame changed: a new top of book to publish and/or a resync to request."""
+    """What one frame changed: records to publish and/or a resync to request."""
 
     symbol: str
     outcome: DeltaOutcome
     book_top: BookTop | None = None
     resync: RequestResync | None = None
+    features: Features | None = None
 
 
-@dataclass(slots=True)
 class _Tracked:
-    book: OrderBook
-    last_top: tuple[Any, ...] = ()
-    resync_requested: bool = False
+    __slots__ = ("book", "features", "features_at", "last_top", "resync_requested")
+
+    def __init__(self, book: OrderBook, features: FeatureEngine) -> None:
+        self.book = book
+        self.features = features
+        self.last_top: tuple[Any, ...] = ()
+        self.resync_requested = False
+        self.features_at = -(2**62)
 
 
 def decimal_text(value: float) -> str:
@@ -48,7 +70,7 @@ def decimal_text(value: float) -> str:
 
 
 def decode_orderbook(raw: bytes) -> OrderbookFrame:
-    """Decode one frame, turning any malformation into a dead-letterable error."""
+    """Decode one order-book frame, turning any malformation into a dead-letterable error."""
     try:
         frame = orderbook_decoder.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -58,12 +80,29 @@ def decode_orderbook(raw: bytes) -> OrderbookFrame:
     return frame
 
 
-class MarketBooks:
-    """All books a market agent owns, keyed by symbol."""
+def decode_trades(raw: bytes) -> PublicTradeFrame:
+    """Decode one public-trade frame, turning any malformation into a dead-letterable error."""
+    try:
+        return trade_decoder.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise BadInputError(f"not a Bybit publicTrade frame: {exc}") from exc
 
-    def __init__(self, clock: Clock) -> None:
+
+def names_id(names: tuple[str, ...]) -> str:
+    """Fingerprint a feature schema so consumers notice when it changes."""
+    return hashlib.blake2b("\n".join(names).encode(), digest_size=6).hexdigest()
+
+
+class MarketBooks:
+    """All books and feature engines a market agent owns, keyed by symbol."""
+
+    def __init__(self, clock: Clock, config: MarketConfig | None = None) -> None:
         self._clock = clock
+        self.config = config or MarketConfig()
         self._tracked: dict[str, _Tracked] = {}
+        self.feature_names = FeatureEngine(self.config.features).names
+        self.names_id = names_id(self.feature_names)
+        self._levels = self.config.features.levels
 
     def book(self, symbol: str) -> OrderBook | None:
         """Return the live book of ``symbol`` if one is kept."""
@@ -74,24 +113,81 @@ class MarketBooks:
         """Return the symbols with a book, sorted."""
         return sorted(self._tracked)
 
+    def _track(self, symbol: str, depth: int) -> _Tracked:
+        tracked = self._tracked.get(symbol)
+        if tracked is None:
+            tracked = _Tracked(OrderBook(symbol, depth), FeatureEngine(self.config.features))
+            self._tracked[symbol] = tracked
+        return tracked
+
     def apply(self, raw: bytes, recv_ts_ms: int) -> BookUpdate:
         """Apply one raw order-book frame and say what to publish."""
         frame = decode_orderbook(raw)
         data = frame.data
-        tracked = self._tracked.get(data.s)
-        if tracked is None:
-            tracked = _Tracked(OrderBook(data.s, depth_of_topic(frame.topic)))
-            self._tracked[data.s] = tracked
+        tracked = self._track(data.s, depth_of_topic(frame.topic))
         book = tracked.book
         if frame.type == "snapshot":
             outcome = book.on_snapshot(data.u, data.seq, frame.ts, data.b, data.a)
             tracked.resync_requested = False
+            tracked.features.reset_book()
         else:
             outcome = book.on_delta(data.u, data.seq, frame.ts, data.b, data.a)
         update = BookUpdate(data.s, outcome)
+        if outcome is DeltaOutcome.APPLIED:
+            self._feed_book(tracked, frame.ts)
+            update.features = self._maybe_features(tracked, frame.ts, recv_ts_ms)
         update.resync = self._maybe_resync(tracked, outcome)
         update.book_top = self._maybe_top(tracked, frame, recv_ts_ms)
         return update
+
+    def apply_trades(self, raw: bytes, recv_ts_ms: int) -> BookUpdate | None:
+        """Feed one raw public-trade frame to its symbol's features; say what to publish."""
+        frame = decode_trades(raw)
+        if not frame.data:
+            return None
+        symbol = frame.data[0].s
+        tracked = self._tracked.get(symbol)
+        if tracked is None:
+            tracked = self._track(symbol, 200)
+        engine = tracked.features
+        for trade in frame.data:
+            engine.on_trade(trade.T, float(trade.p), float(trade.v), trade.S == "Buy")
+        update = BookUpdate(symbol, DeltaOutcome.APPLIED)
+        update.features = self._maybe_features(tracked, frame.ts, recv_ts_ms)
+        return update
+
+    def _feed_book(self, tracked: _Tracked, ts_ms: int) -> None:
+        n = self._levels
+        bids = tracked.book.bids
+        asks = tracked.book.asks
+        bid_px = bids.prices[: -n - 1 : -1]
+        ask_px = asks.prices[:n]
+        bid_sizes = bids.sizes
+        ask_sizes = asks.sizes
+        tracked.features.on_book(
+            ts_ms,
+            bid_px,
+            [bid_sizes[p] for p in bid_px],
+            ask_px,
+            [ask_sizes[p] for p in ask_px],
+        )
+
+    def _maybe_features(self, tracked: _Tracked, ts_ms: int, recv_ts_ms: int) -> Features | None:
+        book = tracked.book
+        if book.status is not BookStatus.VALID:
+            return None
+        if ts_ms - tracked.features_at < self.config.features_interval_ms:
+            return None
+        tracked.features_at = ts_ms
+        return Features(
+            symbol=book.symbol,
+            book_status=book.status.value,
+            names_id=self.names_id,
+            values=tracked.features.values(),
+            exchange_ts_ms=ts_ms,
+            recv_ts_ms=recv_ts_ms,
+            produced_ts_ms=self._clock(),
+        )
 
     def _maybe_resync(self, tracked: _Tracked, outcome: DeltaOutcome) -> RequestResync | None:
         needs = outcome in _INVALIDATING or outcome is DeltaOutcome.NOT_READY

@@ -40,5 +40,23 @@ class RequestResync(msgspec.Struct, frozen=True, kw_only=True):
     requested_ts_ms: int
 
 
+class Features(msgspec.Struct, frozen=True, kw_only=True, array_like=False):
+    """One symbol's feature vector after a book or trade event.
+
+    ``values`` follow ``names_id``'s column order: the names are served by the worker at
+    ``/features/names/`` and listed in ``docs/features.md``; ``names_id`` changes whenever the
+    feature configuration does, so a consumer can detect a schema change.
+    """
+
+    symbol: str
+    book_status: str
+    names_id: str
+    values: list[float]
+    exchange_ts_ms: int
+    recv_ts_ms: int
+    produced_ts_ms: int
+
+
 book_top_encoder = msgspec.json.Encoder()
 book_top_decoder = msgspec.json.Decoder(BookTop)
+features_decoder = msgspec.json.Decoder(Features)

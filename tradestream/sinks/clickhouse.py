@@ -15,7 +15,7 @@ from typing import Any
 from clickhouse_driver import Client
 
 from tradestream.config.settings import Settings
-from tradestream.sinks.rows import BOOK_TOP_COLUMNS, TRADE_COLUMNS, Row
+from tradestream.sinks.rows import BOOK_TOP_COLUMNS, FEATURE_COLUMNS, TRADE_COLUMNS, Row
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,17 @@ class ClickHouseSink:
     async def insert_book_tops(self, rows: Sequence[Row]) -> None:
         """Insert book-top rows."""
         await self._insert("book_top", BOOK_TOP_COLUMNS, rows)
+
+    async def insert_features(self, rows: Sequence[Row]) -> None:
+        """Insert feature rows."""
+        await self._insert("features", FEATURE_COLUMNS, rows)
+
+    def register_feature_names(self, names_id: str, names: Sequence[str], now_ms: int) -> None:
+        """Record a feature schema so SQL can map ``values`` positions to names (blocking)."""
+        self._client.execute(
+            f"INSERT INTO {self.database}.feature_schemas (names_id, names, created_ts_ms) VALUES",
+            [(names_id, list(names), now_ms)],
+        )
 
     async def _insert(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
         if not rows:

@@ -13,7 +13,7 @@ import msgspec
 
 from tradestream.core.errors import BadInputError
 from tradestream.schemas.bybit import trade_decoder
-from tradestream.schemas.market import BookTop, book_top_decoder
+from tradestream.schemas.market import BookTop, Features, book_top_decoder, features_decoder
 
 TRADE_COLUMNS = (
     "symbol",
@@ -41,6 +41,16 @@ BOOK_TOP_COLUMNS = (
     "bid_sz",
     "ask_px",
     "ask_sz",
+    "recv_ts_ms",
+    "produced_ts_ms",
+)
+
+FEATURE_COLUMNS = (
+    "symbol",
+    "ts",
+    "exchange_ts_ms",
+    "names_id",
+    "values",
     "recv_ts_ms",
     "produced_ts_ms",
 )
@@ -104,4 +114,21 @@ def book_top_row(raw: bytes) -> Row:
         _decimal(top.ask_sz),
         top.recv_ts_ms,
         top.produced_ts_ms,
+    )
+
+
+def features_row(raw: bytes) -> Row:
+    """Return the row of one ``md.features`` record."""
+    try:
+        record: Features = features_decoder.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise BadInputError(f"not a Features record: {exc}") from exc
+    return (
+        record.symbol,
+        _utc(record.exchange_ts_ms),
+        record.exchange_ts_ms,
+        record.names_id,
+        record.values,
+        record.recv_ts_ms,
+        record.produced_ts_ms,
     )

@@ -67,6 +67,9 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     OPS_CONFIG,
 )
 
+WORKER_INPUTS: tuple[TopicSpec, ...] = (ORDERBOOK_RAW, TRADES_RAW, BOOK_TOP, FEATURES)
+"""Topics a worker's agents consume: drained when their group lag is zero."""
+
 RAW_TOPIC_BY_PREFIX: dict[str, TopicSpec] = {
     "orderbook": ORDERBOOK_RAW,
     "publicTrade": TRADES_RAW,

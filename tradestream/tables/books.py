@@ -15,9 +15,7 @@ from tradestream.app import app
 book_status_by_symbol: Any = app.Table(
     "book_status_by_symbol",
     default=dict,
-    schema=faust.Schema(
-        key_type=str, key_serializer="json", value_serializer="json"
-    ),
+    schema=faust.Schema(key_type=str, key_serializer="json", value_serializer="json"),
     partitions=app.conf.topic_partitions,
     help="Per-symbol book status, integrity counters and top-5 checkpoint.",
 )

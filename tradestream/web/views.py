@@ -42,6 +42,12 @@ async def get_book_status(web: Any, request: Any, symbol: str) -> Any:
     return web.json(record)
 
 
+@app.page("/features/names/")
+async def feature_names(web: Any, request: Any) -> Any:
+    """Return the column names of ``md.features`` values and their schema id."""
+    return web.json({"names_id": books.names_id, "names": list(books.feature_names)})
+
+
 @app.page("/metrics/")
 async def metrics(web: Any, request: Any) -> Any:
     """Expose Prometheus metrics."""

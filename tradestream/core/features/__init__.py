@@ -7,9 +7,10 @@ column order of the ``md.features`` record for the default ``FeatureConfig``; an
 from another config exposes its own ``names``.
 
 Every feature has a ``FeatureSpec`` (name, formula, units, value when undefined) in
-``FEATURE_SPECS``; ``render_markdown(FEATURE_SPECS)`` prints the table the docs publish. No
-feature is ever NaN or infinite: where a value is undefined (empty book side, empty window, too
-few returns) the spec says what is reported instead, usually 0.0.
+``FEATURE_SPECS``; ``render_markdown(FEATURE_SPECS)`` renders the table the docs publish. Given
+valid input (see ``FeatureEngine.on_book``) no feature is ever NaN or infinite: where a value is
+undefined (empty book side, empty window, too few returns) the spec says what is reported
+instead, usually 0.0.
 
 Units: prices and notionals in quote currency (USDT), sizes in base currency, ratios unitless,
 bps = 10^-4 of the mid, times in ms, rates per second. Windows are trailing event-time windows

@@ -38,3 +38,22 @@ CREATE TABLE IF NOT EXISTS {db}.book_top (
 ) ENGINE = ReplacingMergeTree(produced_ts_ms)
 PARTITION BY toYYYYMMDD(ts)
 ORDER BY (symbol, exchange_ts_ms, u);
+
+CREATE TABLE IF NOT EXISTS {db}.features (
+    symbol String,
+    ts DateTime,
+    exchange_ts_ms UInt64,
+    names_id String,
+    values Array(Float64),
+    recv_ts_ms UInt64,
+    produced_ts_ms UInt64
+) ENGINE = ReplacingMergeTree(produced_ts_ms)
+PARTITION BY toYYYYMMDD(ts)
+ORDER BY (symbol, exchange_ts_ms);
+
+CREATE TABLE IF NOT EXISTS {db}.feature_schemas (
+    names_id String,
+    names Array(String),
+    created_ts_ms UInt64
+) ENGINE = ReplacingMergeTree(created_ts_ms)
+ORDER BY names_id;

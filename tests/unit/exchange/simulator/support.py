@@ -149,9 +149,7 @@ class Client:
         self.closed.set()
 
 
-async def admin(
-    session: aiohttp.ClientSession, method: str, url: str, body: Any = None
-) -> Any:
+async def admin(session: aiohttp.ClientSession, method: str, url: str, body: Any = None) -> Any:
     """Call the admin API and return the decoded JSON."""
     data = None if body is None else orjson.dumps(body)
     async with session.request(method, url, data=data) as response:

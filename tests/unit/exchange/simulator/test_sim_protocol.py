@@ -133,9 +133,7 @@ async def test_unsubscribe_is_acknowledged_and_stops_the_topic(
     client = await connect(sim)
     await client.subscribe("tickers.BTCUSDT", "tickers.ETHUSDT")
 
-    ack = await client.request(
-        {"op": "unsubscribe", "args": ["tickers.BTCUSDT"], "req_id": "u1"}
-    )
+    ack = await client.request({"op": "unsubscribe", "args": ["tickers.BTCUSDT"], "req_id": "u1"})
     sim.resume()
     await within(sim.source_done())
 

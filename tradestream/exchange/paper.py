@@ -1,0 +1,307 @@
+"""Trade on paper: the ``Exchange`` protocol in-process, filled by the matching engine.
+
+The execution agent and the backtester can run against ``PaperExchange`` exactly as against
+``BybitExchange``: the same rounding (``instruments``), the same refusals (``ExchangeError``
+with Bybit's ``retCode``: 110072 duplicate ``orderLinkId``, 110007 insufficient balance, 110001
+order not open...) and the same order events given to ``subscribe`` handlers that the Bybit
+private stream produces. Fills come from ``MatchingEngine`` (the simulator's engine too, so paper
+and simulator agree) over the books fed in with ``on_book`` and the trades fed with ``on_trade``.
+
+Events are delivered synchronously, before the call that caused them returns: the order state
+machine accepts a fill that overtakes the REST answer, and a backtest stays deterministic.
+Instrument rules come from configuration; the four recorded symbols have Bybit's rules built in.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+from tradestream.core.clock import MsClock, now_ms
+from tradestream.core.matching import BookView, MatchingEngine, MatchingEngineConfig, StaticBook
+from tradestream.core.matching.position import Position
+from tradestream.core.orders import order_link_id_for
+from tradestream.core.resilience import Outcome, classify_ret_code
+from tradestream.exchange.base import EventHandler, ExchangeError
+from tradestream.exchange.instruments import check_notional, fit_price, fit_qty
+from tradestream.exchange.paper_orders import PaperOrder
+from tradestream.schemas.exchange import (
+    ExecutionSnapshot,
+    InstrumentInfo,
+    OrderAck,
+    OrderSnapshot,
+    PositionSnapshot,
+    WalletBalance,
+)
+from tradestream.schemas.orders import (
+    AmendOrder,
+    CancelOrder,
+    OrderAccepted,
+    OrderCancelRejected,
+    OrderEvent,
+    OrderRejected,
+    PlaceOrder,
+    Side,
+)
+
+PARAMS_ERROR = 10001
+ORDER_NOT_FOUND = 110001
+DUPLICATE_LINK_ID = 110072
+_EMPTY_BOOK = StaticBook()
+
+
+class InstrumentRules(BaseModel, frozen=True, extra="forbid"):
+    """The steps and minimums of one symbol, as Bybit's ``instruments-info`` gives them."""
+
+    tick_size: Decimal = Field(gt=0)
+    qty_step: Decimal = Field(gt=0)
+    min_qty: Decimal = Field(gt=0)
+    max_qty: Decimal | None = Field(default=None, gt=0)
+    min_notional: Decimal = Field(default=Decimal(5), ge=0)
+
+    def info(self, symbol: str) -> InstrumentInfo:
+        """Return the rules as the adapter-neutral ``InstrumentInfo`` of ``symbol``."""
+        return InstrumentInfo(symbol=symbol, **self.model_dump())
+
+
+def _rules(tick: str, step: str) -> InstrumentRules:
+    return InstrumentRules(tick_size=Decimal(tick), qty_step=Decimal(step), min_qty=Decimal(step))
+
+
+RECORDED_INSTRUMENTS: dict[str, InstrumentRules] = {
+    "BTCUSDT": _rules("0.1", "0.001"),
+    "ETHUSDT": _rules("0.01", "0.01"),
+    "SOLUSDT": _rules("0.01", "0.1"),
+    "DOGEUSDT": _rules("0.00001", "1"),
+}
+"""Bybit's linear rules for the recorded symbols (5 USDT minimum order value)."""
+
+
+class PaperExchangeConfig(BaseModel, frozen=True, extra="forbid"):
+    """The paper account: starting balance, matching settings and instrument rules."""
+
+    initial_balance: Decimal = Field(default=Decimal(100000), ge=0)
+    engine: MatchingEngineConfig = MatchingEngineConfig()
+    instruments: dict[str, InstrumentRules] = Field(
+        default_factory=lambda: dict(RECORDED_INSTRUMENTS)
+    )
+    default_instrument: InstrumentRules | None = None
+    """Rules of every symbol not in ``instruments``; None refuses such symbols, like Bybit."""
+
+
+class PaperExchange:
+    """Implement ``Exchange`` over ``MatchingEngine`` and the books fed to ``on_book``."""
+
+    def __init__(self, config: PaperExchangeConfig | None = None, clock: MsClock = now_ms) -> None:
+        self.config = config or PaperExchangeConfig()
+        self.engine = MatchingEngine(self.config.initial_balance, self.config.engine)
+        self._clock = clock
+        self._books: dict[str, BookView] = {}
+        self._orders: dict[str, PaperOrder] = {}
+        self._by_engine_id: dict[str, str] = {}
+        self._leverage: dict[str, Decimal] = {}
+        self._stops: dict[str, tuple[Decimal, Decimal]] = {}
+        self._handlers: list[EventHandler] = []
+        self._order_ids = itertools.count(1)
+        self._amends = itertools.count(1)
+
+    def on_book(self, symbol: str, book: BookView) -> None:
+        """Take ``symbol``'s current book: fill what it crosses, activate what is due."""
+        self._books[symbol] = book
+        self._publish(self.engine.on_book(symbol, book, self._clock()))
+
+    def on_trade(self, symbol: str, price: Decimal, qty: Decimal, taker_side: Side) -> None:
+        """Take a public trade: fill resting orders on the other side that it went through."""
+        self._publish(self.engine.on_trade(symbol, price, qty, taker_side, self._clock()))
+
+    async def place(self, command: PlaceOrder) -> OrderAck:
+        """Place the order of ``command``, fitted to the instrument's steps."""
+        info = await self.instrument(command.symbol)
+        qty = fit_qty(info, command.qty)
+        price = None if command.price is None else fit_price(info, command.price, command.side)
+        check_notional(info, qty, price)
+        fitted = command.model_copy(update={"qty": qty, "price": price})
+        link_id = order_link_id_for(command)
+        if link_id in self._orders:
+            raise _refusal(DUPLICATE_LINK_ID, "orderLinkId is duplicate")
+        now = self._clock()
+        events = self.engine.place(fitted, self._book(command.symbol), now)
+        _raise_synchronous_refusal(events)
+        record = PaperOrder.from_command(fitted, link_id, f"paper-{next(self._order_ids)}", now)
+        self._orders[link_id] = self._track(record)
+        self._publish(events)
+        return OrderAck(order_link_id=link_id, order_id=record.order_id)
+
+    async def amend(self, command: AmendOrder) -> OrderAck:
+        """Change an unfilled open order by re-placing it in the engine (as the simulator does)."""
+        record = self._open_order(command.symbol, command.order_link_id)
+        if record.cum_qty:
+            raise _refusal(PARAMS_ERROR, "the paper exchange cannot amend a partially filled order")
+        info = await self.instrument(command.symbol)
+        record.qty = record.qty if command.qty is None else fit_qty(info, command.qty)
+        if command.price is not None:
+            record.price = fit_price(info, command.price, record.side)
+        now = self._clock()
+        self.engine.cancel(_engine_cancel(record, "amended", now), now)
+        replacement = PlaceOrder(
+            command_id=f"amend-{next(self._amends)}",
+            strategy="paper",
+            signal_id=f"{record.order_link_id}.{now}.{next(self._amends)}",
+            symbol=record.symbol,
+            side=record.side,
+            order_type=record.order_type,
+            qty=record.qty,
+            price=record.price,
+            time_in_force=record.time_in_force,
+            reduce_only=record.reduce_only,
+            issued_at_ms=now,
+        )
+        record.engine_id = order_link_id_for(replacement)
+        self._track(record)
+        self._publish(self.engine.place(replacement, self._book(record.symbol), now))
+        return OrderAck(order_link_id=record.order_link_id, order_id=record.order_id)
+
+    async def cancel(self, command: CancelOrder) -> OrderAck:
+        """Cancel an open order by its ``orderLinkId``."""
+        record = self._open_order(command.symbol, command.order_link_id)
+        now = self._clock()
+        events = self.engine.cancel(_engine_cancel(record, command.reason, now), now)
+        if any(isinstance(e, OrderCancelRejected) for e in events):
+            raise _refusal(ORDER_NOT_FOUND, "order not exists or too late to cancel")
+        self._publish(events)
+        return OrderAck(order_link_id=record.order_link_id, order_id=record.order_id)
+
+    async def cancel_all(self, symbol: str) -> list[str]:
+        """Cancel every open order of ``symbol``; return their ``orderLinkId``s."""
+        now = self._clock()
+        cancelled = []
+        for record in [r for r in self._orders.values() if r.is_open and r.symbol == symbol]:
+            self._publish(self.engine.cancel(_engine_cancel(record, "cancel all", now), now))
+            cancelled.append(record.order_link_id)
+        return cancelled
+
+    async def order(self, symbol: str, order_link_id: str) -> OrderSnapshot | None:
+        """Return the order with this ``orderLinkId``, or None if unknown."""
+        record = self._orders.get(order_link_id)
+        return record.snapshot() if record is not None and record.symbol == symbol else None
+
+    async def executions(self, symbol: str, order_link_id: str) -> list[ExecutionSnapshot]:
+        """Return the executions of one order, oldest first."""
+        record = self._orders.get(order_link_id)
+        return list(record.executions) if record is not None and record.symbol == symbol else []
+
+    async def open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
+        """Return open orders, of one symbol or all, oldest first."""
+        return [
+            r.snapshot() for r in self._orders.values() if r.is_open and symbol in (None, r.symbol)
+        ]
+
+    async def positions(self, symbol: str | None = None) -> list[PositionSnapshot]:
+        """Return the position of ``symbol`` (flat included), or every open position."""
+        account = self.engine.account
+        chosen = [account.position(symbol)] if symbol else list(account.open_positions())
+        return [self._position(p) for p in chosen]
+
+    async def wallet_balance(self) -> WalletBalance:
+        """Return the USDT balance, equity and what is available for new orders."""
+        engine = self.engine
+        return WalletBalance(
+            wallet_balance=engine.account.wallet_balance,
+            equity=engine.equity(),
+            available_balance=engine.available_balance(),
+            unrealised_pnl=engine.account.unrealized_pnl(),
+        )
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> None:
+        """Record ``symbol``'s leverage (margin keeps the engine's one leverage, as simulated)."""
+        await self.instrument(symbol)
+        self._leverage[symbol] = leverage
+
+    async def set_trading_stop(
+        self, symbol: str, *, take_profit: Decimal | None, stop_loss: Decimal | None
+    ) -> None:
+        """Record a take-profit and/or stop-loss on ``symbol``'s position (0 removes)."""
+        old_tp, old_sl = self._stops.get(symbol, (Decimal(0), Decimal(0)))
+        new_tp = old_tp if take_profit is None else take_profit
+        self._stops[symbol] = (new_tp, old_sl if stop_loss is None else stop_loss)
+
+    async def instrument(self, symbol: str) -> InstrumentInfo:
+        """Return ``symbol``'s configured rules; refuse a symbol without any."""
+        rules = self.config.instruments.get(symbol, self.config.default_instrument)
+        if rules is None:
+            raise ExchangeError(Outcome.REJECT, f"unknown instrument {symbol}")
+        return rules.info(symbol)
+
+    def subscribe(self, handler: EventHandler) -> None:
+        """Deliver every later order event to ``handler``."""
+        self._handlers.append(handler)
+
+    def _book(self, symbol: str) -> BookView:
+        return self._books.get(symbol, _EMPTY_BOOK)
+
+    def _track(self, record: PaperOrder) -> PaperOrder:
+        self._by_engine_id[record.engine_id] = record.order_link_id
+        return record
+
+    def _open_order(self, symbol: str, link_id: str) -> PaperOrder:
+        record = self._orders.get(link_id)
+        if record is None or record.symbol != symbol or not record.is_open:
+            raise _refusal(ORDER_NOT_FOUND, "order not exists or too late to cancel")
+        return record
+
+    def _position(self, position: Position) -> PositionSnapshot:
+        symbol = position.symbol
+        mark = self.engine.account.mark(symbol) or position.entry_price
+        take_profit, stop_loss = self._stops.get(symbol, (Decimal(0), Decimal(0)))
+        side = None if position.is_flat else (Side.BUY if position.size > 0 else Side.SELL)
+        return PositionSnapshot(
+            symbol=symbol,
+            side=side,
+            size=abs(position.size),
+            entry_price=position.entry_price,
+            leverage=self._leverage.get(symbol, self.engine.config.leverage),
+            mark_price=mark,
+            unrealised_pnl=position.unrealized_pnl(mark),
+            take_profit=take_profit,
+            stop_loss=stop_loss,
+        )
+
+    # Rename engine events to the client's orderLinkId, fold them into records, hand them out.
+    def _publish(self, events: Iterable[OrderEvent]) -> None:
+        for event in events:
+            link_id = self._by_engine_id.get(event.order_link_id)
+            record = self._orders.get(link_id) if link_id is not None else None
+            if record is None:
+                continue
+            update: dict[str, object] = {"order_link_id": record.order_link_id}
+            if isinstance(event, OrderAccepted):
+                update["order_id"] = record.order_id
+            ours = event.model_copy(update=update)
+            record.apply(ours)
+            for handler in list(self._handlers):
+                handler(ours)
+
+
+def _refusal(ret_code: int, message: str) -> ExchangeError:
+    return ExchangeError(classify_ret_code(ret_code), message, ret_code=ret_code)
+
+
+# Bybit refuses on the REST call what it can tell at once (balance, reduce-only, duplicates).
+def _raise_synchronous_refusal(events: list[OrderEvent]) -> None:
+    for event in events:
+        if isinstance(event, OrderRejected) and event.ret_code is not None:
+            raise _refusal(event.ret_code, event.reason)
+
+
+def _engine_cancel(record: PaperOrder, reason: str, now: int) -> CancelOrder:
+    return CancelOrder(
+        command_id=f"paper-cancel-{now}",
+        strategy="paper",
+        symbol=record.symbol,
+        order_link_id=record.engine_id,
+        reason=reason,
+        issued_at_ms=now,
+    )
