@@ -3,9 +3,10 @@
 pybit is blocking, so every REST call runs in a worker thread (``asyncio.to_thread``) and never
 on the event loop. pybit 5.17 builds its REST base URL in ``HTTP.__post_init__`` as
 ``https://{api|api-testnet}.{domain}.{tld}`` and keeps it in the public ``endpoint`` attribute,
-which every call reads; ``BybitConfig.endpoint`` overrides it (the simulator). Its private
-WebSocket URL comes from ``unified_trading.PRIVATE_WSS`` (``wss://{stream}.{domain}.{tld}
-/v5/private``), chosen by the ``testnet``/``domain``/``tld`` constructor arguments.
+which every call reads; ``BybitConfig.endpoint`` overrides it (the simulator). Order updates
+come from pybit's private WebSocket once ``connect`` is awaited (``bybit_private`` explains how
+pybit is driven, how ``BybitConfig.private_ws_url`` reaches it, and how a reconnect is
+reconciled over REST); without ``connect`` the adapter is REST only.
 
 pybit's own retries are switched off (``retry_codes={0}``: code 0 never reaches its retry
 branch; ``force_retry`` off): retrying an order request is the order gateway's decision, not the
@@ -37,7 +38,16 @@ from tradestream.core.resilience import (
 )
 from tradestream.exchange import bybit_wire as wire
 from tradestream.exchange.base import EventHandler, ExchangeError
+from tradestream.exchange.bybit_private import (
+    AccountUpdate,
+    BybitPrivateStream,
+    PrivateStreamConfig,
+    StreamSinks,
+    StreamStatus,
+    open_private_socket,
+)
 from tradestream.exchange.instruments import check_notional, fit_price, fit_qty
+from tradestream.exchange.private_rows import PrivateRows
 from tradestream.schemas.exchange import (
     ExecutionSnapshot,
     InstrumentInfo,
@@ -46,7 +56,7 @@ from tradestream.schemas.exchange import (
     PositionSnapshot,
     WalletBalance,
 )
-from tradestream.schemas.orders import AmendOrder, CancelOrder, OrderType, PlaceOrder
+from tradestream.schemas.orders import AmendOrder, CancelOrder, OrderEvent, OrderType, PlaceOrder
 
 CATEGORY = "linear"
 Result = dict[str, Any]
@@ -62,6 +72,9 @@ class BybitConfig(BaseModel, frozen=True, extra="forbid"):
     tld: str = "com"
     endpoint: str | None = None
     """REST base URL overriding pybit's (e.g. the simulator's ``http://127.0.0.1:port``)."""
+    private_ws_url: str | None = None
+    """Private WebSocket URL overriding pybit's (e.g. ``ws://127.0.0.1:port/v5/private``)."""
+    private_ws: PrivateStreamConfig = PrivateStreamConfig()
     timeout_s: PositiveFloat = 5.0
     recv_window_ms: PositiveInt = 5000
     instrument_ttl_s: int = Field(default=3600, ge=3600)
@@ -89,6 +102,13 @@ class BybitExchange:
         if config.endpoint is not None:
             self._http.endpoint = config.endpoint.rstrip("/")
         self._handlers: list[EventHandler] = []
+        self._account_handlers: list[Callable[[AccountUpdate], None]] = []
+        self._status_handlers: list[Callable[[StreamStatus], None]] = []
+        self._rows = PrivateRows()
+        sinks = StreamSinks(events=self._deliver, account=self._on_account, status=self._on_status)
+        self._stream = BybitPrivateStream(
+            self._open_socket, self._rows, self._call, sinks, config=config.private_ws
+        )
 
     def __repr__(self) -> str:
         return f"BybitExchange(endpoint={self._http.endpoint!r})"
@@ -110,7 +130,9 @@ class BybitExchange:
         }
         if command.order_type is OrderType.LIMIT:
             params |= {"price": str(price), "timeInForce": str(command.time_in_force)}
-        return _ack(await self._call("place_order", params))
+        ack = _ack(await self._call("place_order", params))
+        self._rows.track(ack.order_link_id, command.symbol)
+        return ack
 
     async def amend(self, command: AmendOrder) -> OrderAck:
         """Change the qty and/or price of an open order."""
@@ -168,14 +190,7 @@ class BybitExchange:
     async def wallet_balance(self) -> WalletBalance:
         """Return the USDT balance, equity and what is available for new orders."""
         result = await self._call("get_wallet_balance", {"accountType": "UNIFIED", "coin": "USDT"})
-        account = result["list"][0]
-        coin: wire.Row = next((c for c in account.get("coin", []) if c.get("coin") == "USDT"), {})
-        return WalletBalance(
-            wallet_balance=wire.dec(coin, "walletBalance"),
-            equity=wire.dec(coin, "equity"),
-            available_balance=wire.dec(account, "totalAvailableBalance"),
-            unrealised_pnl=wire.dec(coin, "unrealisedPnl"),
-        )
+        return wire.wallet(result["list"][0])
 
     async def set_leverage(self, symbol: str, leverage: Decimal) -> None:
         """Set the leverage of ``symbol`` (both sides)."""
@@ -210,13 +225,55 @@ class BybitExchange:
         return info
 
     def subscribe(self, handler: EventHandler) -> None:
-        """Deliver every later order event to ``handler`` (see ``BybitPrivateStream``)."""
+        """Deliver every later order event to ``handler`` (once ``connect`` has been awaited)."""
         self._handlers.append(handler)
 
-    @property
-    def handlers(self) -> tuple[EventHandler, ...]:
-        """Return the subscribed event handlers, for the private stream to feed."""
-        return tuple(self._handlers)
+    def subscribe_account(self, handler: Callable[[AccountUpdate], None]) -> None:
+        """Deliver every later position and wallet update to ``handler``."""
+        self._account_handlers.append(handler)
+
+    def subscribe_status(self, handler: Callable[[StreamStatus], None]) -> None:
+        """Tell ``handler`` whenever the private connection drops, returns or is reconciled."""
+        self._status_handlers.append(handler)
+
+    async def connect(self) -> None:
+        """Open the private WebSocket and start feeding the handlers; raise if refused."""
+        await self._stream.start()
+
+    async def close(self) -> None:
+        """Close the private WebSocket."""
+        await self._stream.stop()
+
+    def stream_status(self) -> StreamStatus:
+        """Return the private connection's state and counters."""
+        return self._stream.status()
+
+    def _open_socket(self, callback: Callable[[wire.Row], None]) -> Any:
+        config = self.config
+        return open_private_socket(
+            config.private_ws_url,
+            callback,
+            testnet=config.testnet,
+            domain=config.domain,
+            tld=config.tld,
+            api_key=config.api_key.get_secret_value(),
+            api_secret=config.api_secret.get_secret_value(),
+            ping_interval=config.private_ws.ping_interval_s,
+            ping_timeout=config.private_ws.ping_timeout_s,
+            retries=config.private_ws.connect_attempts,
+        )
+
+    def _deliver(self, event: OrderEvent) -> None:
+        for handler in list(self._handlers):
+            handler(event)
+
+    def _on_account(self, update: AccountUpdate) -> None:
+        for handler in list(self._account_handlers):
+            handler(update)
+
+    def _on_status(self, status: StreamStatus) -> None:
+        for handler in list(self._status_handlers):
+            handler(status)
 
     async def _call(self, method: str, params: Mapping[str, object]) -> Result:
         call: Callable[..., Any] = getattr(self._http, method)

@@ -17,6 +17,7 @@ from tradestream.schemas.exchange import (
     InstrumentInfo,
     OrderSnapshot,
     PositionSnapshot,
+    WalletBalance,
 )
 from tradestream.schemas.orders import (
     OrderAccepted,
@@ -115,6 +116,19 @@ def position(row: Row) -> PositionSnapshot:
     )
 
 
+def wallet(account: Row) -> WalletBalance:
+    """Read one unified account's USDT balance (REST ``wallet-balance`` or the WS ``wallet``)."""
+    coins = account.get("coin")
+    listed = coins if isinstance(coins, list) else []
+    coin: Row = next((c for c in listed if isinstance(c, dict) and c.get("coin") == "USDT"), {})
+    return WalletBalance(
+        wallet_balance=dec(coin, "walletBalance"),
+        equity=dec(coin, "equity"),
+        available_balance=dec(account, "totalAvailableBalance"),
+        unrealised_pnl=dec(coin, "unrealisedPnl"),
+    )
+
+
 def order_event(row: Row, now_ms: int) -> OrderEvent | None:
     """Turn an ``order`` topic row into the event it reports, if it is not a fill."""
     snap = order(row)
@@ -151,6 +165,10 @@ class ExecutionTotals:
 
     def __init__(self) -> None:
         self._totals: dict[str, tuple[Decimal, Decimal, set[str]]] = {}
+
+    def executed_qty(self, order_link_id: str) -> Decimal:
+        """Return the qty of the order's executions reported so far."""
+        return self._totals.get(order_link_id, (_ZERO, _ZERO, set()))[0]
 
     def fill_event(self, row: Row, now_ms: int) -> OrderFilled | OrderPartiallyFilled | None:
         """Turn an ``execution`` row into a fill event; None for repeats and non-trades."""

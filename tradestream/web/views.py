@@ -51,4 +51,4 @@ async def feature_names(web: Any, request: Any) -> Any:
 @app.page("/metrics/")
 async def metrics(web: Any, request: Any) -> Any:
     """Expose Prometheus metrics."""
-    return web.bytes(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    return web.bytes(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
