@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import aiohttp
 import pytest
 from redis.asyncio import Redis
 
@@ -77,3 +78,15 @@ async def test_features_land_in_clickhouse_with_their_schema(
         "FINAL ANY INNER JOIN {db}.feature_schemas AS s USING names_id WHERE symbol = 'BTCUSDT'"
     )
     assert spread[0][0] == pytest.approx(0.1)
+
+
+async def test_metrics_view_serves_prometheus_text(worker: WorkerProcess) -> None:
+    timeout = aiohttp.ClientTimeout(total=5)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        session.get(f"{worker.url}/metrics/") as response,
+    ):
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain")
+        text = await response.text()
+    assert "tradestream_book_frames_total" in text

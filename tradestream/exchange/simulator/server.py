@@ -27,6 +27,7 @@ from tradestream.exchange.simulator.exchange_side import ExchangeSide
 from tradestream.exchange.simulator.hub import MarketHub
 from tradestream.exchange.simulator.injector import FaultInjector
 from tradestream.exchange.simulator.pacing import Throttle
+from tradestream.exchange.simulator.private_ws import PATH as PRIVATE_PATH
 from tradestream.exchange.simulator.public_ws import PATH, PublicStream
 from tradestream.exchange.simulator.sources import Source, build_source
 
@@ -83,6 +84,11 @@ class BybitSimulator:
     def rest_url(self) -> str:
         """Return the base URL of the Bybit REST API (pybit's ``HTTP.endpoint``)."""
         return f"http://{self._host}:{self.port}"
+
+    @property
+    def private_url(self) -> str:
+        """Return the private WebSocket URL (``BybitConfig.private_ws_url``)."""
+        return f"ws://{self._host}:{self.port}{PRIVATE_PATH}"
 
     @property
     def exchange(self) -> ExchangeSide:
