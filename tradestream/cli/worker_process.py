@@ -25,6 +25,11 @@ class WorkerProcess:
         self._log: IO[bytes] | None = None
 
     @property
+    def pid(self) -> int | None:
+        """Return the worker's process id once started (the bench reads its CPU and memory)."""
+        return self._proc.pid if self._proc is not None else None
+
+    @property
     def url(self) -> str:
         """Return the base URL of the worker's web views."""
         return f"http://127.0.0.1:{self.web_port}"

@@ -157,19 +157,18 @@ class MarketBooks:
         return update
 
     def _feed_book(self, tracked: _Tracked, ts_ms: int) -> None:
+        # The top-N straight from the book's sorted price lists; sizes looked up in C by map.
         n = self._levels
         bids = tracked.book.bids
         asks = tracked.book.asks
         bid_px = bids.prices[: -n - 1 : -1]
         ask_px = asks.prices[:n]
-        bid_sizes = bids.sizes
-        ask_sizes = asks.sizes
         tracked.features.on_book(
             ts_ms,
             bid_px,
-            [bid_sizes[p] for p in bid_px],
+            list(map(bids.sizes.__getitem__, bid_px)),
             ask_px,
-            [ask_sizes[p] for p in ask_px],
+            list(map(asks.sizes.__getitem__, ask_px)),
         )
 
     def _maybe_features(self, tracked: _Tracked, ts_ms: int, recv_ts_ms: int) -> Features | None:

@@ -18,7 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-Level = Sequence[str]
+# [price, size] as the exchange's decimal strings or as floats parsed from them (the decoder's).
+Level = Sequence[str] | Sequence[float]
 
 
 class BookStatus(StrEnum):

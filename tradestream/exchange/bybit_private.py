@@ -216,9 +216,10 @@ class BybitPrivateStream:
             for event in self._rows.on_topic(topic, rows, self._clock()):
                 self._sinks.events(event)
 
+    # The first refusal is the cause (a refused auth makes every subscribe fail after it).
     def _fail(self, failure: ExchangeError) -> None:
         logger.error("%s", failure)
-        self._failure = failure
+        self._failure = self._failure or failure
         self._ready.set()
 
     async def _watch(self) -> None:

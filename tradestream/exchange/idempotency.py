@@ -4,10 +4,14 @@ An order is placed at most once even when Kafka redelivers a command or two work
 the first caller wins ``SET NX`` on the id and is the only one that talks to the exchange; the
 others see the reservation and wait for the recorded outcome (or, past their patience, ask the
 exchange by ``orderLinkId`` themselves). The key expires after ``ttl_s`` so Redis does not grow
-without bound; it must outlive any redelivery of the command.
+without bound; it must outlive any redelivery of the command. ``OutcomeStore`` is the seam the
+order gateway sees; ``MemoryIdempotencyStore`` serves one process (paper trading, backtests,
+tests) where no other worker can race.
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
@@ -23,6 +27,44 @@ class RecordedOutcome(BaseModel, frozen=True, extra="forbid"):
     status: OrderStatus
     order_id: str | None = None
     reason: str = ""
+
+
+class OutcomeStore(Protocol):
+    """Reserve ``orderLinkId``s and remember what became of them."""
+
+    async def reserve(self, order_link_id: str) -> bool:
+        """Claim the id for this caller; False if somebody already has (or had) it."""
+        ...
+
+    async def record(self, order_link_id: str, outcome: RecordedOutcome) -> None:
+        """Store the outcome of the call that the reservation covered."""
+        ...
+
+    async def outcome(self, order_link_id: str) -> RecordedOutcome | None:
+        """Return the recorded outcome, or None while the id is only reserved (or unknown)."""
+        ...
+
+
+class MemoryIdempotencyStore:
+    """Hold reservations and outcomes in this process's memory (no expiry)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, RecordedOutcome | None] = {}
+
+    async def reserve(self, order_link_id: str) -> bool:
+        """Claim the id for this caller; False if somebody already has (or had) it."""
+        if order_link_id in self._entries:
+            return False
+        self._entries[order_link_id] = None
+        return True
+
+    async def record(self, order_link_id: str, outcome: RecordedOutcome) -> None:
+        """Store the outcome of the call that the reservation covered."""
+        self._entries[order_link_id] = outcome
+
+    async def outcome(self, order_link_id: str) -> RecordedOutcome | None:
+        """Return the recorded outcome, or None while the id is only reserved (or unknown)."""
+        return self._entries.get(order_link_id)
 
 
 class IdempotencyStore:

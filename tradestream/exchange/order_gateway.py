@@ -34,7 +34,7 @@ from tradestream.core.resilience import (
     RetryPolicy,
 )
 from tradestream.exchange.base import Exchange, ExchangeError
-from tradestream.exchange.idempotency import IdempotencyStore, RecordedOutcome
+from tradestream.exchange.idempotency import OutcomeStore, RecordedOutcome
 from tradestream.exchange.reconcile import apply_snapshot
 from tradestream.schemas.orders import PlaceOrder
 
@@ -59,7 +59,7 @@ class OrderGateway:
     def __init__(
         self,
         exchange: Exchange,
-        store: IdempotencyStore,
+        store: OutcomeStore,
         *,
         limits: RateLimitRegistry,
         breaker: CircuitBreaker,

@@ -1,8 +1,13 @@
 """Bybit v5 public WebSocket frames, decoded in C by msgspec.
 
 Only the fields the pipeline reads are declared; unknown fields are ignored so Bybit may add
-fields without breaking us. Prices and sizes stay strings here: exact, and parsed once by the
-consumer that needs numbers.
+fields without breaking us. Trade prices and sizes stay strings here: exact, and parsed once by
+the consumer that needs numbers. Order-book levels are parsed to floats by the decoder itself
+(msgspec's lax mode converts the quoted numbers in C): parsing ~20 level strings with
+``float()`` cost more than decoding the whole frame. msgspec's parser is correctly rounded, so a
+level string gives the same float as ``float(text)`` (the book's exact keys; checked in
+``tests/unit/schemas/test_bybit_levels.py``). Lax mode applies to the whole order-book frame:
+a quoted integer ``u`` would also be accepted.
 """
 
 from __future__ import annotations
@@ -10,14 +15,15 @@ from __future__ import annotations
 import msgspec
 
 PriceLevel = tuple[str, str]
+NumericLevel = tuple[float, float]
 
 
 class OrderbookData(msgspec.Struct, frozen=True):
     """Levels and sequence numbers of one order-book message."""
 
     s: str
-    b: list[PriceLevel]
-    a: list[PriceLevel]
+    b: list[NumericLevel]
+    a: list[NumericLevel]
     u: int
     seq: int
 
@@ -61,7 +67,7 @@ class TopicProbe(msgspec.Struct):
     topic: str
 
 
-orderbook_decoder = msgspec.json.Decoder(OrderbookFrame)
+orderbook_decoder = msgspec.json.Decoder(OrderbookFrame, strict=False)
 trade_decoder = msgspec.json.Decoder(PublicTradeFrame)
 topic_decoder = msgspec.json.Decoder(TopicProbe)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -46,6 +48,7 @@ async def ensure_topics(settings: Settings) -> list[str]:
             # Another process created them between our look and our create: check them too.
             _check_partitions(settings, await _partition_counts(admin, raced), wanted)
         if created:
+            await _wait_until_visible(admin, {n: wanted[n].partitions(settings) for n in created})
             log.info("created topics: %s", ", ".join(created))
         return created
     finally:
@@ -60,6 +63,21 @@ async def _partition_counts(
         return {}
     described = await admin.describe_topics(names)
     return {t["topic"]: len(t["partitions"]) for t in described if t["error_code"] == 0}
+
+
+async def _wait_until_visible(
+    admin: AIOKafkaAdminClient, expected: dict[str, int], timeout_s: float = 30.0
+) -> None:
+    # A new topic's metadata reaches the brokers' caches after create_topics returns; producers
+    # and the partition check must not see it half-made.
+    deadline = time.monotonic() + timeout_s
+    while True:
+        counts = await _partition_counts(admin, list(expected))
+        if all(counts.get(name) == n for name, n in expected.items()):
+            return
+        if time.monotonic() > deadline:
+            raise HaltError(f"created topics not visible after {timeout_s}s: {counts}")
+        await asyncio.sleep(0.1)
 
 
 def _created_topics(topic_errors: list[tuple[Any, ...]]) -> tuple[list[str], list[str]]:

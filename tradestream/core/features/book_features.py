@@ -11,6 +11,8 @@ otherwise they are 0.0, while the size features still describe whatever side is 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import accumulate
+from operator import mul
 
 from tradestream.core.features.config import FeatureConfig
 from tradestream.core.features.levels import BookLevels, BookSide
@@ -106,21 +108,21 @@ def _impact_specs(notional: int) -> list[FeatureSpec]:
 def _cumulate(
     side: BookSide, checkpoints: Sequence[int], cum_q: list[float], cum_n: list[float]
 ) -> None:
-    # Sum size and notional once, recording the running totals at each checkpoint depth.
-    px, sz = side.px, side.sz
+    # Running size and notional totals (summed best level first, as a plain loop would, so
+    # the results are bit-identical) read at each checkpoint depth; a checkpoint deeper than
+    # the side reads the side's total. ``accumulate``/``map`` run the loop in C.
     n = side.n
-    q_total = 0.0
-    n_total = 0.0
-    level = 0
+    if n == 0:
+        for j in range(len(checkpoints)):
+            cum_q[j] = cum_n[j] = 0.0
+        return
+    px, sz = (side.px, side.sz) if n == len(side.px) else (side.px[:n], side.sz[:n])
+    running_q = list(accumulate(sz))
+    running_n = list(accumulate(map(mul, sz, px)))
     for j, depth in enumerate(checkpoints):
-        stop = depth if depth < n else n
-        while level < stop:
-            q = sz[level]
-            q_total += q
-            n_total += q * px[level]
-            level += 1
-        cum_q[j] = q_total
-        cum_n[j] = n_total
+        last = (depth if depth < n else n) - 1
+        cum_q[j] = running_q[last]
+        cum_n[j] = running_n[last]
 
 
 def fill_vwap(side: BookSide, notional: float) -> float:
@@ -243,6 +245,21 @@ class BookFeatures:
         i_bid, i_ask, j, k = self._slope
         out[i_bid] = _slope(bid, k, self._bid_q[j], mid)
         out[i_ask] = _slope(ask, k, self._ask_q[j], mid)
+
+
+def top_prices(bid: BookSide, ask: BookSide) -> tuple[float, float]:
+    """Return (mid, microprice) exactly as ``BookFeatures.update`` does, 0.0s if undefined.
+
+    The per-event return features need only these two; the rest of the snapshot features are
+    computed when the vector is read.
+    """
+    b1, a1 = bid.px[0], ask.px[0]
+    mid = 0.5 * (b1 + a1)
+    if not (bid.n and ask.n and mid > 0.0):
+        return 0.0, 0.0
+    qb, qa = bid.sz[0], ask.sz[0]
+    top = qb + qa
+    return mid, (a1 * qb + b1 * qa) / top if top > 0.0 else mid
 
 
 def _slope(side: BookSide, k: int, cum_q: float, mid: float) -> float:

@@ -1,9 +1,12 @@
 """One symbol's feature vector, updated incrementally from book updates and trades.
 
-The engine owns a preallocated output list. ``on_book`` recomputes the snapshot features and
-records the changes since the previous snapshot; ``on_trade`` records a trade; reading the vector
-(``values``, ``fill``, ``as_dict``) first evicts whatever left the time windows. Nothing on that
-path allocates lists or dicts except the copy that ``values`` and ``as_dict`` hand out.
+The engine owns a preallocated output list. Work is split by when it is needed: ``on_book``
+does only what must see every book update (it records the changes since the previous snapshot:
+OFI, level ages, adds/cancels, mid and microprice returns); ``on_trade`` records a trade; reading
+the vector (``values``, ``fill``, ``as_dict``) evicts whatever left the time windows and computes
+the snapshot features (depth, notional, imbalance, impact, slope) from the latest top-N, once per
+book update however often it is read. A publisher that reads every 100 ms thus skips the snapshot
+work of the updates in between, with the same values as reading after every update.
 
 Time is event time in integer milliseconds, passed in by the caller. The engine's clock is the
 latest timestamp seen; an event stamped earlier than the clock (book and trade timestamps come
@@ -17,7 +20,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from tradestream.core.features.book_dynamics import BookDynamics
-from tradestream.core.features.book_features import BookFeatures
+from tradestream.core.features.book_features import BookFeatures, top_prices
 from tradestream.core.features.config import FeatureConfig
 from tradestream.core.features.flow_features import TradeFlow
 from tradestream.core.features.levels import BookLevels
@@ -99,6 +102,7 @@ class FeatureEngine:
         self._last_book = _NO_EVENT
         self._previous_book = _NO_EVENT
         self._last_trade = _NO_EVENT
+        self._snapshot_stale = False
 
     def __len__(self) -> int:
         """Return the number of features, the length of every vector the engine hands out."""
@@ -120,10 +124,10 @@ class FeatureEngine:
         now = self._tick(ts_ms)
         levels = self._levels
         levels.load(bid_px, bid_sz, ask_px, ask_sz)
-        book = self._book
-        book.update(levels, self._out)
+        self._snapshot_stale = True
         self._dynamics.update(now, levels, self._out)
-        self._volatility.update(now, book.mid, book.microprice)
+        mid, microprice = top_prices(levels.bid, levels.ask)
+        self._volatility.update(now, mid, microprice)
         self._previous_book = self._last_book
         self._last_book = now
 
@@ -184,6 +188,9 @@ class FeatureEngine:
         out = self._out
         if now == _NO_EVENT:
             return
+        if self._snapshot_stale:
+            self._book.update(self._levels, out)
+            self._snapshot_stale = False
         self._dynamics.refresh(now, out)
         self._flow.refresh(now, self._book.mid, out)
         self._volatility.refresh(now, out)

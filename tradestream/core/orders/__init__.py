@@ -6,6 +6,7 @@ from tradestream.core.orders.client_id import (
     order_link_id,
     order_link_id_for,
 )
+from tradestream.core.orders.events import apply_event
 from tradestream.core.orders.order import Order, OverfillError, Transition
 from tradestream.core.orders.status import TERMINAL, TRANSITIONS, OrderStatus, is_allowed
 
@@ -18,6 +19,7 @@ __all__ = [
     "OrderStatus",
     "OverfillError",
     "Transition",
+    "apply_event",
     "is_allowed",
     "order_link_id",
     "order_link_id_for",

@@ -23,7 +23,6 @@ from tradestream.schemas.orders import (
     OrderRejected,
 )
 
-
 _ENDINGS: dict[type[OrderEvent], Callable[[Order, str], Transition]] = {
     OrderCancelled: Order.mark_cancelled,
     OrderExpired: Order.expire,

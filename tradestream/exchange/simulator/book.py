@@ -59,7 +59,7 @@ class BookSide:
 
     def __init__(self) -> None:
         self._keys: list[int] = []
-        self._levels: dict[int, tuple[str, str]] = {}
+        self._levels: dict[int, Level] = {}
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -68,14 +68,15 @@ class BookSide:
         """Apply delta levels: insert, replace, or delete on size ``"0"``."""
         keys = self._keys
         book = self._levels
-        for key, price, size in levels:
-            if size == DELETE:
+        for level in levels:
+            key = level[0]
+            if level[2] == DELETE:
                 if book.pop(key, None) is not None:
                     del keys[bisect_left(keys, key)]
                 continue
             if key not in book:
                 insort(keys, key)
-            book[key] = (price, size)
+            book[key] = level
 
     def replace(self, levels: Iterable[Level]) -> None:
         """Reset the side to exactly the given (non-deleting) levels."""
@@ -96,24 +97,28 @@ class BookSide:
 
     def price(self, key: int) -> str:
         """Return the price string stored for a key."""
-        return self._levels[key][0]
+        return self._levels[key][1]
+
+    def level(self, key: int) -> Level:
+        """Return the level stored for a key."""
+        return self._levels[key]
+
+    def top_keys(self, depth: int) -> list[int]:
+        """Return the keys of the best ``depth`` levels, best first."""
+        return self._keys[:depth]
 
     def top(self, depth: int) -> list[Level]:
         """Return the best ``depth`` levels, best first."""
         book = self._levels
-        return [(key, *book[key]) for key in self._keys[:depth]]
+        return [book[key] for key in self._keys[:depth]]
 
     def changes_to(self, target: Sequence[Level]) -> list[Level]:
         """Return the delta levels that turn this side into ``target``, best first."""
-        wanted = {key: (price, size) for key, price, size in target if size != DELETE}
+        wanted = {level[0]: level for level in target if level[2] != DELETE}
         changes = [
-            (key, price, DELETE) for key, (price, _) in self._levels.items() if key not in wanted
+            (key, level[1], DELETE) for key, level in self._levels.items() if key not in wanted
         ]
-        changes.extend(
-            (key, price, size)
-            for key, (price, size) in wanted.items()
-            if self._levels.get(key) != (price, size)
-        )
+        changes.extend(level for key, level in wanted.items() if self._levels.get(key) != level)
         changes.sort()
         return changes
 
@@ -139,24 +144,26 @@ class Book:
 
 
 class DepthView:
-    """Track the top ``depth`` levels last sent on a derived topic and diff it against the book.
+    """Track which top ``depth`` levels a derived topic's subscribers hold and diff the book.
 
     Bybit caps each depth independently: a level that leaves the top 50 of ``orderbook.50`` is
-    sent as a delete, and the level that slides in is sent as an insert. Diffing the capped view
-    reproduces exactly that, so a client applying the derived deltas holds the book's top levels.
+    sent as a delete, and the level that slides in is sent as an insert. Comparing the key sets
+    of the capped view before and after each update reproduces exactly that, so a client applying
+    the derived deltas holds the book's top levels. Only keys are kept: set differences run in C,
+    which keeps derived depths cheap enough for the hot path.
     """
 
     __slots__ = ("_asks", "_bids", "depth")
 
     def __init__(self, depth: int) -> None:
         self.depth = depth
-        self._bids: dict[int, tuple[str, str]] = {}
-        self._asks: dict[int, tuple[str, str]] = {}
+        self._bids: set[int] = set()
+        self._asks: set[int] = set()
 
     def reset(self, book: Book) -> None:
         """Take the book's current top levels as what the subscribers now hold."""
-        self._bids = _as_map(book.bids.top(self.depth))
-        self._asks = _as_map(book.asks.top(self.depth))
+        self._bids = set(book.bids.top_keys(self.depth))
+        self._asks = set(book.asks.top_keys(self.depth))
 
     def update(
         self, book: Book, bids: Sequence[Level], asks: Sequence[Level]
@@ -164,7 +171,7 @@ class DepthView:
         """Move the view to the book's new top levels; return the changes, or None if unchanged.
 
         ``bids``/``asks`` are the levels the book just applied; a side whose changes all lie
-        below a full view cannot have moved, which skips the diff for most updates.
+        below a full view cannot have moved, which skips the diff for many updates.
         """
         bid_changes = self._side(self._bids, book.bids, bids)
         ask_changes = self._side(self._asks, book.asks, asks)
@@ -172,22 +179,20 @@ class DepthView:
             return None
         return bid_changes, ask_changes
 
-    def _side(
-        self, view: dict[int, tuple[str, str]], side: BookSide, applied: Sequence[Level]
-    ) -> list[Level]:
+    def _side(self, view: set[int], side: BookSide, applied: Sequence[Level]) -> list[Level]:
         if not applied:
             return []
         if len(view) == self.depth and min(level[0] for level in applied) > max(view):
             return []
-        top = side.top(self.depth)
-        kept = {level[0] for level in top}
-        changes = [(key, price, DELETE) for key, (price, _) in view.items() if key not in kept]
-        changes.extend(level for level in top if view.get(level[0]) != (level[1], level[2]))
+        now = set(side.top_keys(self.depth))
+        left = view - now
+        shown = (now - view) | (now & {level[0] for level in applied})
+        if not left and not shown:
+            return []
+        gone = {key: price for key, price, size in applied if size == DELETE}
+        changes = [(key, side.price(key) if key in side else gone[key], DELETE) for key in left]
+        changes.extend(side.level(key) for key in shown)
         changes.sort()
         view.clear()
-        view.update(_as_map(top))
+        view.update(now)
         return changes
-
-
-def _as_map(levels: Iterable[Level]) -> dict[int, tuple[str, str]]:
-    return {key: (price, size) for key, price, size in levels}

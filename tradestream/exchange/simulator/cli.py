@@ -28,7 +28,7 @@ from tradestream.exchange.simulator.config import (
     SimulatorConfig,
     SyntheticSourceConfig,
 )
-from tradestream.exchange.simulator.faults import FaultSpec
+from tradestream.exchange.simulator.faults import PERSISTENT_KINDS, FaultSpec
 from tradestream.exchange.simulator.server import BybitSimulator
 
 
@@ -55,6 +55,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start-paused", action="store_true", help="hold the source until resumed")
     parser.add_argument("--frame-log-dir", type=Path, default=None, help="log sent frames here")
     parser.add_argument("--backlog-limit", type=int, default=5000, help="frames per connection")
+    parser.add_argument("--op-latency-ms", type=float, default=0.0, help="delay op replies (pybit)")
     parser.add_argument(
         "--fault", action="append", default=[], metavar="NAME[:key=value,...]", help="inject"
     )
@@ -100,12 +101,16 @@ def build_config(args: argparse.Namespace) -> SimulatorConfig:
         start_paused=args.start_paused,
         frame_log_dir=args.frame_log_dir,
         backlog_limit=args.backlog_limit,
+        op_latency_ms=args.op_latency_ms,
         faults=tuple(parse_fault(text) for text in args.fault),
     )
 
 
 def parse_fault(text: str) -> FaultSpec:
-    """Parse ``NAME[:key=value,...]`` into a fault spec."""
+    """Parse ``NAME[:key=value,...]`` into a fault spec.
+
+    At start no client is connected yet, so a one-off fault must repeat (``every_s``) to act.
+    """
     name, _, rest = text.partition(":")
     fields: dict[str, str] = {"fault": name.strip()}
     for pair in filter(None, (part.strip() for part in rest.split(","))):
@@ -113,7 +118,10 @@ def parse_fault(text: str) -> FaultSpec:
         if not sep:
             raise BadInputError(f"fault option {pair!r} is not key=value")
         fields[key.strip()] = value.strip()
-    return FaultSpec.model_validate(fields)
+    spec = FaultSpec.model_validate(fields)
+    if spec.fault not in PERSISTENT_KINDS and spec.every_s is None:
+        raise BadInputError(f"{spec.fault} happens once, before anyone connects: add every_s=N")
+    return spec
 
 
 async def _serve(config: SimulatorConfig, interval: float, duration: float) -> int:

@@ -62,8 +62,17 @@ class SimulatorConfig(BaseModel, frozen=True, extra="forbid"):
     """Keep every frame sent, per connection, in memory (served by the admin API)."""
     frame_log_dir: Path | None = None
     """Write every frame sent to ``<dir>/<conn_id>.ndjson``, one per line, byte for byte."""
+    op_latency_ms: NonNegativeFloat = 0.0
+    """Answer each client op (ack and snapshots, pong) this late, as a network round trip would.
+
+    pybit 5.x stores a subscription only after sending it, so an instant loopback ack can beat
+    it (``KeyError`` on the ``req_id`` in its socket thread); a few milliseconds avoid that."""
     backlog_limit: PositiveInt = 5000
     """Frames queued on one connection before the source waits for it."""
+    slow_consumer_s: PositiveFloat = 30.0
+    """Cut off a connection whose backlog stays full this long, as Bybit drops slow consumers."""
+    top_refresh_s: PositiveFloat | None = 3.0
+    """Re-send an unchanged ``orderbook.1`` top after this long (Bybit: 3 s); None turns it off."""
     faults: tuple[FaultSpec, ...] = ()
     """Faults applied at start; give ``every_s`` to repeat a one-off fault."""
     exchange: ExchangeSideConfig = ExchangeSideConfig()

@@ -96,6 +96,7 @@ class Connection:
         log: SentLog,
         *,
         backlog_limit: int,
+        slow_consumer_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.conn_id = conn_id
@@ -108,6 +109,7 @@ class Connection:
         self._ws = ws
         self._transport = request.transport
         self._limit = backlog_limit
+        self._slow_consumer_s = slow_consumer_s
         self._queue: deque[tuple[str, bytes]] = deque()
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
@@ -147,8 +149,10 @@ class Connection:
     async def room(self) -> None:
         """Wait until the backlog is short enough for the source to go on.
 
-        A connection under a ``slow`` or ``stall`` fault is left to fall behind on purpose; it is
-        cut off (as Bybit cuts slow consumers) once it holds a hundred times the limit.
+        A client that reads nothing for ``slow_consumer_s`` is cut off, as Bybit cuts consumers
+        that cannot keep up, so one stuck client cannot hold every other one up. A connection
+        under a ``slow`` or ``stall`` fault is left to fall behind on purpose; it is cut off once
+        it holds a hundred times the limit.
         """
         if len(self._queue) < self._limit or self.closed:
             return
@@ -157,7 +161,10 @@ class Connection:
                 self.abort()
             return
         self._room.clear()
-        await self._room.wait()
+        try:
+            await asyncio.wait_for(self._room.wait(), self._slow_consumer_s)
+        except TimeoutError:
+            self.abort()
 
     def arm(self, rule: Rule) -> None:
         """Arm a fault rule on this connection."""

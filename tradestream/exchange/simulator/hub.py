@@ -8,8 +8,9 @@ update and only when somebody subscribes to the topic.
 
 from __future__ import annotations
 
+import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from tradestream.exchange.simulator.book import Level
 from tradestream.exchange.simulator.connection import Connection, FrameKind
@@ -24,8 +25,15 @@ CLOSED_KEPT = 1000
 class MarketHub:
     """Own every market, connection and subscription of one simulator."""
 
-    def __init__(self, symbols: Sequence[str], native_depth: int) -> None:
+    def __init__(
+        self,
+        symbols: Sequence[str],
+        native_depth: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.native_depth = native_depth
+        self._clock = clock
         self.markets = {symbol: Market(symbol, native_depth) for symbol in symbols}
         self.connections: dict[str, Connection] = {}
         self.closed: deque[Connection] = deque(maxlen=CLOSED_KEPT)
@@ -114,6 +122,7 @@ class MarketHub:
         if stream.subscribers:
             kind = FrameKind.DATA if stream.depth == 1 else FrameKind.DELTA
             stream.fan_out(market.delta_frame(stream, *changes), kind)
+            stream.pushed_at = self._clock()
 
     # --- the client side -------------------------------------------------------------------
 
@@ -207,6 +216,24 @@ class MarketHub:
                 if stream.subscribers:
                     stream.fan_out(market.snapshot_frame(stream), FrameKind.DATA)
                     sent += len(stream.subscribers)
+        return sent
+
+    def refresh_quiet_tops(self, quiet_s: float) -> int:
+        """Re-send each depth-1 top unchanged for ``quiet_s`` as a snapshot with the same ``u``.
+
+        Bybit does this for linear level-1 data after 3 s without a change, so a consumer can
+        tell a quiet book from a dead stream.
+        """
+        now = self._clock()
+        sent = 0
+        for market in self.markets.values():
+            stream = market.streams.get(1)
+            if stream is None or not stream.subscribers or not market.ready:
+                continue
+            if now - stream.pushed_at >= quiet_s:
+                stream.fan_out(market.snapshot_frame(stream), FrameKind.DATA)
+                stream.pushed_at = now
+                sent += 1
         return sent
 
     def sample_frame(self, symbol: str) -> bytes | None:

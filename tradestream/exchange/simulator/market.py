@@ -38,7 +38,7 @@ class Feed:
 class BookStream(Feed):
     """Serve one orderbook depth of one symbol with its own update id."""
 
-    __slots__ = ("depth", "native", "u", "view")
+    __slots__ = ("depth", "native", "pushed_at", "u", "view")
 
     def __init__(self, symbol: str, depth: int, *, native: bool) -> None:
         super().__init__(f"orderbook.{depth}.{symbol}")
@@ -46,6 +46,8 @@ class BookStream(Feed):
         self.native = native
         self.u = 0
         self.view: DepthView | None = None
+        self.pushed_at = 0.0
+        """Monotonic time of the last frame fanned out (depth 1 re-sends a quiet top)."""
 
 
 class TickerFeed(Feed):

@@ -13,7 +13,8 @@ Client ops and the replies they get (shapes taken from captured linear traffic):
 - anything else → ``success:false`` with an ``error:`` message (shape assumed, not captured).
 
 A connection that sends no ``ping`` op for ``idle_timeout_s`` is closed with a normal close
-frame, like Bybit's 10-minute cut-off.
+frame, like Bybit's 10-minute cut-off. Ops are answered at once unless ``op_latency_s`` asks for
+a network-like delay.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ class PublicStream:
         *,
         idle_timeout_s: float,
         backlog_limit: int,
+        slow_consumer_s: float = 30.0,
+        op_latency_s: float = 0.0,
+        top_refresh_s: float | None = None,
         keep_frames: bool = False,
         frame_log_dir: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -55,7 +59,10 @@ class PublicStream:
         self._hub = hub
         self._totals = totals
         self._idle = idle_timeout_s
+        self._latency = op_latency_s
+        self._top_refresh = top_refresh_s
         self._backlog_limit = backlog_limit
+        self._slow_consumer_s = slow_consumer_s
         self._keep = keep_frames
         self._log_dir = frame_log_dir
         self._clock = clock
@@ -72,18 +79,39 @@ class PublicStream:
         conn_id = self._new_conn_id()
         log = SentLog(conn_id, self._totals, keep=self._keep, directory=self._log_dir)
         conn = Connection(
-            conn_id, ws, request, log, backlog_limit=self._backlog_limit, clock=self._clock
+            conn_id,
+            ws,
+            request,
+            log,
+            backlog_limit=self._backlog_limit,
+            slow_consumer_s=self._slow_consumer_s,
+            clock=self._clock,
         )
         self._hub.open(conn)
         conn.start()
         try:
             async for message in ws:
                 if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    if self._latency:
+                        await asyncio.sleep(self._latency)
                     self._on_request(conn, message.data)
         finally:
             self._hub.close(conn)
             await conn.wait_finished()
         return ws
+
+    async def run_timers(self) -> None:
+        """Run the stream's clocks (idle cut-off, quiet level-1 refresh) until cancelled."""
+        timers = [self.sweep_idle()]
+        if self._top_refresh is not None:
+            timers.append(self.refresh_tops(self._top_refresh))
+        await asyncio.gather(*timers)
+
+    async def refresh_tops(self, quiet_s: float) -> None:
+        """Re-send quiet depth-1 tops every ``quiet_s``; run until cancelled."""
+        while True:
+            await asyncio.sleep(min(1.0, quiet_s / 4))
+            self._hub.refresh_quiet_tops(quiet_s)
 
     async def sweep_idle(self) -> None:
         """Close connections that stopped pinging; run until cancelled."""
@@ -91,9 +119,8 @@ class PublicStream:
         while True:
             await asyncio.sleep(interval)
             deadline = self._clock() - self._idle
-            for conn in list(self._hub.connections.values()):
-                if conn.last_ping < deadline:
-                    await conn.close(b"idle timeout")
+            idle = [c for c in self._hub.connections.values() if c.last_ping < deadline]
+            await asyncio.gather(*(conn.close(b"idle timeout") for conn in idle))
 
     def _new_conn_id(self) -> str:
         # Shaped like Bybit's: 20 base32hex characters, a dash, a short serial.

@@ -120,17 +120,18 @@ def _emit(
     frame: RecordedFrame, name: str, copy: int, shift: Shift, *, first_loop: bool, sink: MarketSink
 ) -> None:
     if isinstance(frame, RecordedBook):
+        time_shift = shift.time_ms
         sink.on_book(
-            BookEvent(
-                symbol=name,
-                snapshot=frame.snapshot,
-                bids=frame.bids,
-                asks=frame.asks,
-                u=frame.u,
-                seq=frame.seq + shift.seq,
-                ts=frame.ts + shift.time_ms,
-                cts=frame.cts + shift.time_ms,
-                recorded=(frame.template, shift),
+            BookEvent(  # positional: this runs for every book frame of every symbol copy
+                name,
+                frame.snapshot,
+                frame.bids,
+                frame.asks,
+                frame.u,
+                frame.seq + shift.seq,
+                frame.ts + time_shift,
+                frame.cts + time_shift,
+                (frame.template, shift),
             )
         )
     elif isinstance(frame, RecordedTicker):

@@ -129,7 +129,10 @@ class BybitSimulator:
             hub,
             totals,
             idle_timeout_s=config.idle_timeout_s,
+            op_latency_s=config.op_latency_ms / 1000.0,
             backlog_limit=config.backlog_limit,
+            slow_consumer_s=config.slow_consumer_s,
+            top_refresh_s=config.top_refresh_s,
             keep_frames=config.keep_frames,
             frame_log_dir=config.frame_log_dir,
         )
@@ -152,7 +155,7 @@ class BybitSimulator:
             throttle=throttle,
             totals=totals,
             source_task=asyncio.create_task(source.run(hub, throttle), name="sim-source"),
-            sweeper=asyncio.create_task(stream.sweep_idle(), name="sim-idle-sweeper"),
+            sweeper=asyncio.create_task(stream.run_timers(), name="sim-stream-timers"),
         )
         for spec in config.faults:
             injector.apply(spec)

@@ -3,34 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
+from functools import partial
 from typing import Any, TypeVar
 
 import aiohttp
 import orjson
 
+from tests.support.recordings import ALL_TOPICS
+from tests.support.waiting import eventually as _eventually
+
 T = TypeVar("T")
 
-DATA = Path(__file__).parent / "data"
-RECORDING = DATA / "BTCUSDT-ETHUSDT-SOLUSDT-DOGEUSDT_2026-08-09_linear_all_topics.ndjson.gz"
+RECORDING = ALL_TOPICS
+"""The recorded Bybit stream (all topics, 44 s, four symbols) the simulator tests replay."""
 
-
-def eventually(
-    condition: Callable[[], bool], *, timeout: float = 5.0, interval: float = 0.005
-) -> Awaitable[None]:
-    """Wait until ``condition()`` holds, failing the test after ``timeout`` seconds."""
-    return _poll(condition, time.monotonic() + timeout, interval)
-
-
-async def _poll(condition: Callable[[], bool], deadline: float, interval: float) -> None:
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(interval)
+eventually = partial(_eventually, interval=0.005)
+"""The shared condition-waiter, polling fast enough for a loopback server."""
 
 
 def within(awaitable: Awaitable[T], timeout: float = 5.0) -> Awaitable[T]:

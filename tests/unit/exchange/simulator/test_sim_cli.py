@@ -44,7 +44,7 @@ def test_options_build_a_synthetic_config() -> None:
     assert config.source == SyntheticSourceConfig(recording=(RECORDING,), rate=20000, symbols=100)
 
 
-@pytest.mark.parametrize("text", ["gap:symbol", "teleport", "slow"])
+@pytest.mark.parametrize("text", ["gap:symbol", "teleport", "slow", "drop", "gap:symbol=BTCUSDT"])
 def test_bad_faults_are_refused(text: str) -> None:
     with pytest.raises((BadInputError, ValueError)):
         parse_fault(text)

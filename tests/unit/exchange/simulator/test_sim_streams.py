@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from itertools import pairwise
 from pathlib import Path
@@ -207,3 +208,58 @@ async def test_the_sent_log_matches_what_clients_received(
         await eventually(partial(_gone, sim, client.conn_id))
         assert (tmp_path / f"{client.conn_id}.ndjson").read_bytes().splitlines() == client.raw
     assert sum(orjson.loads(r).get("topic", "").startswith("orderbook.1.") for r in first.raw) > 0
+
+
+async def test_a_client_that_stops_reading_is_cut_off_while_others_go_on(
+    start: Start, connect: Connect, session: aiohttp.ClientSession
+) -> None:
+    config = replay_config(
+        backlog_limit=20, slow_consumer_s=0.3, source={"loops": 0, "symbols": 8}
+    )
+    sim = await start(config)
+    reader = await connect(sim)
+    books = [f"orderbook.200.{symbol}" for symbol in sim.symbols]
+    await reader.subscribe(*books)
+    stuck = await session.ws_connect(sim.url)
+    try:
+        await stuck.send_str(orjson.dumps({"op": "subscribe", "args": books}).decode())
+        await eventually(lambda: len(sim.hub.connections) == 2)
+        (stuck_id,) = set(sim.hub.connections) - {reader.conn_id}
+
+        sim.resume()
+        await eventually(lambda: stuck_id not in sim.hub.connections, within=20)
+        count = len(reader.raw)
+        await eventually(lambda: len(reader.raw) > count + 100)
+    finally:
+        await stuck.close()
+
+    assert not reader.closed.is_set()
+
+
+async def test_a_quiet_level_one_top_is_resent_with_the_same_u(
+    start: Start, connect: Connect
+) -> None:
+    sim = await start(replay_config(top_refresh_s=0.05))
+    sim.resume()
+    await eventually(lambda: sim.hub.markets["DOGEUSDT"].ready)
+    sim.pause()
+    client = await connect(sim)
+
+    await client.subscribe("orderbook.1.DOGEUSDT")
+    await eventually(lambda: client.count("orderbook.1.DOGEUSDT") >= 3)
+
+    frames = client.on("orderbook.1.DOGEUSDT")
+    assert {m["type"] for m in frames} == {"snapshot"}
+    assert len({m["data"]["u"] for m in frames}) == 1
+    assert len({orjson.dumps(m["data"]) for m in frames}) == 1
+
+
+async def test_a_replay_keeps_the_recorded_pace_scaled_by_speed(start: Start) -> None:
+    sim = await start(replay_config(source={"speed": 40.0}))
+
+    began = time.monotonic()
+    sim.resume()
+    await within(sim.source_done(), 20)
+
+    recorded_s = 44.0
+    assert time.monotonic() - began >= recorded_s / 40.0 * 0.9

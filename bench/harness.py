@@ -1,0 +1,107 @@
+"""Shared pieces of the book and market-path benchmarks: the recording, timing, the JSON report.
+
+Not a benchmark itself (``make bench`` runs it as a no-op). Timings are per message with
+``perf_counter_ns``; each run is repeated and the run with the lowest mean is kept, which is the
+least disturbed by other processes on a shared machine.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import platform
+import statistics
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+FIXTURES = ROOT / "tests" / "fixtures" / "bybit"
+OB200 = FIXTURES / "BTCUSDT-ETHUSDT-SOLUSDT-DOGEUSDT_2026-08-09_linear_ob200.ndjson.gz"
+FINAL_BOOKS = {
+    "BTCUSDT": ("65114.2", "65114.3"),
+    "ETHUSDT": ("1922.54", "1922.55"),
+    "SOLUSDT": ("77.26", "77.27"),
+    "DOGEUSDT": ("0.07055", "0.07056"),
+}
+
+Summary = dict[str, float]
+
+
+def recorded_frames() -> list[bytes]:
+    """Return the raw ``orderbook.200`` frames of the recording, in receive order."""
+    if not OB200.exists():
+        sys.exit(f"recording not found: {OB200}")
+    with gzip.open(OB200, "rb") as lines:
+        return [line.rstrip(b"\n") for line in lines if line.strip()]
+
+
+def summarize(samples_ns: list[int]) -> Summary:
+    """Return count, mean, p50, p99 (µs per message) and messages per second."""
+    ordered = sorted(samples_ns)
+    mean_us = statistics.fmean(ordered) / 1e3
+    return {
+        "n": len(ordered),
+        "mean_us": round(mean_us, 3),
+        "p50_us": ordered[len(ordered) // 2] / 1e3,
+        "p99_us": ordered[int(len(ordered) * 0.99)] / 1e3,
+        "msgs_per_s": round(1e6 / mean_us),
+    }
+
+
+def best_of(repeats: int, run: Callable[[], list[int]]) -> Summary:
+    """Run a timing ``repeats`` times and keep the summary with the lowest mean."""
+    return min((summarize(run()) for _ in range(repeats)), key=lambda s: s["mean_us"])
+
+
+def commit() -> str:
+    """Return the short commit the tree is on, plus ``+dirty`` if it has local changes."""
+
+    def git(*args: str) -> str:
+        command = ["git", *args]
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
+        return done.stdout.strip()
+
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
+
+
+def environment() -> dict[str, Any]:
+    """Describe the interpreter and machine the figures come from."""
+    return {
+        "commit": commit(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "recording": OB200.name,
+    }
+
+
+def write_report(name: str, report: dict[str, Any]) -> None:
+    """Write ``bench/results/<name>.json`` and echo it."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(report, indent=2) + "\n"
+    (RESULTS / f"{name}.json").write_text(text)
+    print(text)
+
+
+def looped(frames: Iterable[bytes], loops: int) -> list[bytes]:
+    """Repeat the recording ``loops`` times, shifting ``ts``/``cts`` so time keeps moving forward.
+
+    Each pass starts with its snapshots, so books reset; the shift keeps feature windows and the
+    publishing interval behaving as on one long stream.
+    """
+    once = [orjson.loads(frame) for frame in frames]
+    span = once[-1]["ts"] - once[0]["ts"] + 100
+    out = []
+    for k in range(loops):
+        for frame in once:
+            shifted = {**frame, "ts": frame["ts"] + k * span}
+            if "cts" in frame:
+                shifted["cts"] = frame["cts"] + k * span
+            out.append(orjson.dumps(shifted))
+    return out

@@ -1,0 +1,184 @@
+"""Time the market agent's per-message path in process: decode, book, top-N, features, serialise.
+
+Each message of the recorded ``orderbook.200`` stream (4 symbols, replayed ``--loops`` times)
+goes through ``MarketBooks.apply`` (msgspec decode, book apply, integrity, the top-N levels the
+feature engine reads, features, the BookTop / Features records) and every record produced is
+encoded to JSON with msgspec, as the agent does before sending. Two modes:
+
+- ``every_message``: ``features_interval_ms=0``, a Features record on every message;
+- ``as_the_agent_runs``: ``features_interval_ms=100`` (the default config): features at most
+  every 100 ms of exchange time per symbol, BookTop only when the top changed.
+
+The same path is also built on the ``order-book`` C extension (cryptofeed's book): identical
+decode, integrity rules, features and records, only the book sides differ, so the ratio isolates
+the book. The target (issue "Order books and microstructure features at full speed") is ≤ 10 µs
+per message and ≥ 1.2x the C-extension path. The top-N read is the feature engine's
+``levels`` (20 per side), a superset of the top 10.
+
+Usage: ``.venv/bin/python bench/market_path.py [--loops N] [--repeats N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import harness
+import msgspec
+import order_book
+
+from tradestream.core.market import MarketBooks, MarketConfig, _Tracked
+from tradestream.core.order_book import Level, OrderBook
+
+MODES = {"every_message": 0, "as_the_agent_runs": 100}
+
+
+class CExtSide:
+    """A book side on the C extension's sorted dict, with our ``BookSide`` interface."""
+
+    def __init__(self, *, is_bid: bool, view: int) -> None:
+        self._order = "DESC" if is_bid else "ASC"
+        self._view = view
+        self.levels = order_book.SortedDict(ordering=self._order, max_depth=view)
+
+    def clear(self) -> None:
+        self.levels = order_book.SortedDict(ordering=self._order, max_depth=self._view)
+
+    def apply(self, levels: list[Level]) -> None:
+        side = self.levels
+        for price_text, size_text in levels:
+            price = float(price_text)
+            size = float(size_text)
+            if size == 0.0:
+                if price in side:
+                    del side[price]
+            else:
+                side[price] = size
+
+    def cap(self, depth: int) -> None:
+        # max_depth limits the view, not storage; Bybit's ob200 never exceeds 200 levels.
+        return
+
+    def best(self) -> tuple[float, float] | None:
+        return self.levels.index(0) if len(self.levels) else None
+
+    def top(self, n: int) -> list[tuple[float, float]]:
+        return self.levels.to_list()[:n]
+
+
+class CExtOrderBook(OrderBook):
+    """Our integrity logic (u/seq continuity, crossed check) over C-extension sides."""
+
+    def __init__(self, symbol: str, depth: int, view: int) -> None:
+        super().__init__(symbol, depth)
+        self.bids: Any = CExtSide(is_bid=True, view=view)
+        self.asks: Any = CExtSide(is_bid=False, view=view)
+
+
+class CExtMarketBooks(MarketBooks):
+    """``MarketBooks`` whose books are ``CExtOrderBook``; everything else is inherited."""
+
+    def _track(self, symbol: str, depth: int) -> _Tracked:
+        tracked = self._tracked.get(symbol)
+        if tracked is None:
+            tracked = super()._track(symbol, depth)
+            tracked.book = CExtOrderBook(symbol, depth, self._levels)
+        return tracked
+
+    def _feed_book(self, tracked: _Tracked, ts_ms: int) -> None:
+        # to_list() returns the best `levels` (the view depth) as (price, size) tuples.
+        book: Any = tracked.book
+        bids, asks = book.bids.levels.to_list(), book.asks.levels.to_list()
+        bid_px, bid_sz = zip(*bids, strict=True) if bids else ((), ())
+        ask_px, ask_sz = zip(*asks, strict=True) if asks else ((), ())
+        tracked.features.on_book(ts_ms, bid_px, bid_sz, ask_px, ask_sz)
+
+
+def run_path(factory: type[MarketBooks], interval_ms: int, raw: list[bytes]) -> list[int]:
+    """Replay the frames through fresh books, timing apply + encode of each message."""
+    books = factory(clock=lambda: 0, config=MarketConfig(features_interval_ms=interval_ms))
+    encode = msgspec.json.Encoder().encode
+    clock = time.perf_counter_ns
+    samples = []
+    for frame in raw:
+        start = clock()
+        update = books.apply(frame, 1)
+        if update.book_top is not None:
+            encode(update.book_top)
+        if update.features is not None:
+            encode(update.features)
+        if update.resync is not None:
+            encode(update.resync)
+        samples.append(clock() - start)
+    check_final(books)
+    return samples
+
+
+def check_final(books: MarketBooks) -> None:
+    """Fail loudly unless the final books match the recording's known best bid/ask."""
+    for symbol, (bid, ask) in harness.FINAL_BOOKS.items():
+        book = books.book(symbol)
+        got = (book.bids.best(), book.asks.best()) if book is not None else (None, None)
+        if got[0] is None or got[1] is None or (got[0][0], got[1][0]) != (float(bid), float(ask)):
+            raise SystemExit(f"{type(books).__name__} {symbol}: {got} != {bid}/{ask}")
+
+
+def count_records(interval_ms: int, raw: list[bytes]) -> dict[str, int]:
+    """Count the records one replay publishes, so the figures can be read per record too."""
+    books = MarketBooks(clock=lambda: 0, config=MarketConfig(features_interval_ms=interval_ms))
+    counts = {"messages": len(raw), "features": 0, "book_top": 0}
+    for frame in raw:
+        update = books.apply(frame, 1)
+        counts["features"] += update.features is not None
+        counts["book_top"] += update.book_top is not None
+    return counts
+
+
+def time_mode(interval_ms: int, raw: list[bytes], repeats: int) -> dict[str, Any]:
+    """Time both paths in one mode, alternating them so that machine noise hits both alike."""
+    ours: list[harness.Summary] = []
+    cext: list[harness.Summary] = []
+    for _ in range(repeats):
+        ours.append(harness.summarize(run_path(MarketBooks, interval_ms, raw)))
+        cext.append(harness.summarize(run_path(CExtMarketBooks, interval_ms, raw)))
+    best_ours = min(ours, key=lambda s: s["mean_us"])
+    best_cext = min(cext, key=lambda s: s["mean_us"])
+    return {
+        "features_interval_ms": interval_ms,
+        "records": count_records(interval_ms, raw),
+        "ours": best_ours,
+        "order_book_c_extension": best_cext,
+        "speedup_vs_c_extension_p50": round(best_cext["p50_us"] / best_ours["p50_us"], 3),
+        "speedup_vs_c_extension_mean": round(best_cext["mean_us"] / best_ours["mean_us"], 3),
+        "target_p50_le_10us": best_ours["p50_us"] <= 10.0,
+        "target_speedup_ge_1.2": best_cext["p50_us"] / best_ours["p50_us"] >= 1.2,
+    }
+
+
+def main() -> None:
+    """Time both modes and write bench/results/market_path.json."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loops", type=int, default=5, help="replays of the recording")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per path, best kept")
+    args = parser.parse_args()
+    raw = harness.looped(harness.recorded_frames(), args.loops)
+    harness.write_report(
+        "market_path",
+        {
+            **harness.environment(),
+            "what": "µs per order-book message: MarketBooks.apply (decode + book + top-20 + "
+            "features + records) + msgspec JSON encode of every record produced",
+            "messages_per_run": len(raw),
+            "loops": args.loops,
+            "repeats": args.repeats,
+            "features": len(MarketBooks(clock=lambda: 0).feature_names),
+            "modes": {
+                mode: time_mode(interval, raw, args.repeats) for mode, interval in MODES.items()
+            },
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

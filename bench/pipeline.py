@@ -1,0 +1,478 @@
+"""Measure one worker through the real broker: sustained throughput, then latency at a paced rate.
+
+1. Stream: the simulator replays the recording as ``--symbols`` symbols (200-level books plus
+   trades) flat out; a plain WebSocket client collects the frames. Cached in ``bench/.cache/``.
+2. Throughput: every frame is produced to the raw topics of a fresh namespace while no worker
+   runs; then ONE worker starts, and the time from its first processed frame until its consumer
+   group's lag on the raw topics is zero gives the sustained rate.
+3. Latency: the same worker gets frames paced at ``--rate`` for ``--seconds``, each stamped with
+   the produce time (``recv_ts_ms``, and ``recv_ts_us`` for µs resolution); ``md.book.top`` and
+   ``md.features`` are read back afterwards for receive → produced latency, while the worker's
+   CPU (of one core, from /proc/<pid>/stat) and RSS are sampled over the window.
+
+The namespace's topics, ClickHouse database, Redis DLQ stream and Faust data dir are removed at
+the end, also on failure.
+
+Usage: ``.venv/bin/python bench/pipeline.py [--loops N] [--rate N] [--seconds N] [--out PATH]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import msgspec
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from redis.asyncio import Redis
+
+from tradestream.cli.demo import free_port
+from tradestream.cli.worker_process import WorkerProcess
+from tradestream.config.settings import Settings
+from tradestream.exchange.simulator import BybitSimulator, ReplaySourceConfig, SimulatorConfig
+from tradestream.schemas.bybit import symbol_of_topic, topic_decoder
+from tradestream.schemas.market import book_top_decoder, features_decoder
+from tradestream.sinks.clickhouse import ClickHouseSink
+from tradestream.streams import topics
+from tradestream.streams.admin import ensure_topics
+from tradestream.streams.lag import group_lag
+from tradestream.streams.producer import RECV_TS_HEADER, build_producer
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "bench" / ".cache"
+RECORDING = "BTCUSDT-ETHUSDT-SOLUSDT-DOGEUSDT_2026-08-09_linear_all_topics.ndjson.gz"
+SEARCH = (ROOT / "tests" / "fixtures" / "bybit", Path("/work/shared/data"))
+LEVELS = 200
+RECV_TS_US = "recv_ts_us"
+PRODUCED_TS_US = "produced_ts_us"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One raw frame with the raw topic and key it is produced under."""
+
+    book: bool
+    key: bytes
+    raw: bytes
+
+
+def progress(message: str) -> None:
+    """Print a timestamped progress line."""
+    print(f"[pipeline {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# ---- 1. the stream ---------------------------------------------------------------------------
+
+
+def find_recording() -> Path:
+    """Return the first copy of the recording found."""
+    for folder in SEARCH:
+        if (folder / RECORDING).exists():
+            return folder / RECORDING
+    sys.exit(f"recording {RECORDING} not found in {[str(f) for f in SEARCH]}")
+
+
+async def record_stream(symbols: int, loops: int) -> list[bytes]:
+    """Replay the recording as ``symbols`` symbols flat out and collect every data frame."""
+    source = ReplaySourceConfig(
+        recording=(find_recording(),), symbols=symbols, speed=0, loops=loops
+    )
+    collected: list[bytes] = []
+    async with BybitSimulator(SimulatorConfig(port=0, start_paused=True, source=source)) as sim:
+        wanted = [f"orderbook.{LEVELS}.{s}" for s in sim.symbols]
+        wanted += [f"publicTrade.{s}" for s in sim.symbols]
+        async with aiohttp.ClientSession() as session, session.ws_connect(sim.url) as ws:
+            await ws.send_bytes(orjson.dumps({"op": "subscribe", "args": wanted, "req_id": "b"}))
+            sim.resume()
+            done = asyncio.ensure_future(sim.source_done())
+            while True:
+                try:
+                    message = await ws.receive(timeout=2.0 if done.done() else 60.0)
+                except TimeoutError:
+                    break
+                data = message.data
+                raw = data if isinstance(data, bytes) else str(data).encode()
+                if raw.startswith(b'{"topic"'):
+                    collected.append(raw)
+                    if len(collected) % 100_000 == 0:
+                        progress(f"recorded {len(collected):,} frames")
+    return collected
+
+
+def load_stream(symbols: int, loops: int, regenerate: bool) -> list[Frame]:
+    """Return the cached stream, recording it first if needed."""
+    path = CACHE / f"stream-{symbols}sym-{LEVELS}lv-{loops}loops.ndjson.gz"
+    if regenerate or not path.exists():
+        progress(f"recording {symbols} symbols x {loops} loops from the simulator")
+        lines = asyncio.run(record_stream(symbols, loops))
+        CACHE.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        with gzip.open(partial, "wb", compresslevel=1) as out:
+            out.write(b"\n".join(lines))
+        partial.replace(path)
+    else:
+        lines = gzip.decompress(path.read_bytes()).split(b"\n")
+    frames = []
+    for raw in lines:
+        topic = topic_decoder.decode(raw).topic
+        frames.append(Frame(topic.startswith("orderbook"), symbol_of_topic(topic).encode(), raw))
+    progress(f"stream: {len(frames):,} frames ({sum(f.book for f in frames):,} books) in {path}")
+    return frames
+
+
+# ---- 2. producing ----------------------------------------------------------------------------
+
+
+def _headers() -> list[tuple[str, bytes]]:
+    now_ns = time.time_ns()
+    return [
+        (RECV_TS_HEADER, str(now_ns // 1_000_000).encode()),
+        (RECV_TS_US, str(now_ns // 1_000).encode()),
+    ]
+
+
+def _raw_names(settings: Settings) -> tuple[str, str]:
+    return settings.scoped(topics.ORDERBOOK_RAW.name), settings.scoped(topics.TRADES_RAW.name)
+
+
+async def produce_all(settings: Settings, frames: list[Frame]) -> None:
+    """Produce every frame as fast as the producer takes them."""
+    book_topic, trade_topic = _raw_names(settings)
+    producer = build_producer(settings)
+    await producer.start()
+    try:
+        for i, frame in enumerate(frames, 1):
+            topic = book_topic if frame.book else trade_topic
+            await producer.send(topic, frame.raw, key=frame.key, headers=_headers())
+            if i % 100_000 == 0:
+                progress(f"produced {i:,}")
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def produce_paced(settings: Settings, frames: list[Frame], rate: int) -> float:
+    """Produce frames at ``rate`` per second (1 ms ticks); return the seconds it took."""
+    book_topic, trade_topic = _raw_names(settings)
+    # No linger: the latency measured starts at the send call.
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
+        linger_ms=0, compression_type="lz4",
+    )  # fmt: skip
+    await producer.start()
+    started = time.monotonic()
+    sent = 0
+    try:
+        while sent < len(frames):
+            due = min(len(frames), int((time.monotonic() - started) * rate) + 1)
+            for frame in frames[sent:due]:
+                topic = book_topic if frame.book else trade_topic
+                await producer.send(topic, frame.raw, key=frame.key, headers=_headers())
+            sent = due
+            await asyncio.sleep(0.001)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return time.monotonic() - started
+
+
+# ---- the worker ------------------------------------------------------------------------------
+
+
+async def processed_books(worker: WorkerProcess) -> float:
+    """Return the worker's count of processed order-book frames, from its metrics."""
+    timeout = aiohttp.ClientTimeout(total=5)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        session.get(worker.url + "/metrics/") as response,
+    ):
+        text = await response.text()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("tradestream_book_frames_total{")
+    )
+
+
+async def poll_until(check: Callable[[], Awaitable[bool]], every_s: float, timeout_s: float) -> float:
+    """Call ``check`` until it holds; return the monotonic time it first did."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await check():
+            return time.monotonic()
+        await asyncio.sleep(every_s)
+    raise TimeoutError(f"condition not met within {timeout_s}s")
+
+
+async def lag_zero(settings: Settings, names: Iterable[str]) -> bool:
+    """Tell whether the worker's group has committed everything on ``names``."""
+    return not any((await group_lag(settings, names)).values())
+
+
+@dataclass(slots=True)
+class CpuWindow:
+    """CPU seconds and RSS of one process over a time window, read from /proc."""
+
+    pid: int
+    start_cpu_s: float = 0.0
+    start_wall_s: float = 0.0
+    rss_mb: list[float] = field(default_factory=list)
+
+    def cpu_s(self) -> float:
+        """Return the process's user + system CPU seconds so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+    def sample_rss(self) -> None:
+        """Record the current resident set size."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                self.rss_mb.append(int(line.split()[1]) / 1024)
+
+    def start(self) -> None:
+        """Open the window."""
+        self.start_cpu_s, self.start_wall_s = self.cpu_s(), time.monotonic()
+        self.sample_rss()
+
+    def percent(self) -> float:
+        """Return CPU use since ``start`` as a percentage of one core."""
+        wall = time.monotonic() - self.start_wall_s
+        return 100.0 * (self.cpu_s() - self.start_cpu_s) / wall
+
+
+async def measure_throughput(
+    settings: Settings, worker: WorkerProcess, frames: list[Frame]
+) -> dict[str, Any]:
+    """Start the worker on the full backlog; time first processed frame → lag zero."""
+    books = sum(f.book for f in frames)
+    worker.start()
+    await worker.wait_ready(timeout_s=120)
+
+    async def started() -> bool:
+        return await processed_books(worker) > 0
+
+    async def all_books() -> bool:
+        return await processed_books(worker) >= books
+
+    first = await poll_until(started, 0.05, 120)
+    progress("worker consuming the backlog")
+    books_done = await poll_until(all_books, 0.1, 540)
+    drained = await poll_until(lambda: lag_zero(settings, _raw_names(settings)), 0.1, 60)
+    every_input = [settings.scoped(t.name) for t in topics.WORKER_INPUTS]
+    sinks_done = await poll_until(lambda: lag_zero(settings, every_input), 0.5, 120)
+    seconds = drained - first
+    progress(f"backlog of {len(frames):,} drained in {seconds:.1f}s")
+    return {
+        "frames": len(frames),
+        "book_frames": books,
+        "seconds_to_lag_zero": round(seconds, 3),
+        "sustained_msgs_per_s": round(len(frames) / seconds),
+        "sustained_book_msgs_per_s": round(books / seconds),
+        "processed_book_msgs_per_s": round(books / (books_done - first)),
+        "seconds_until_sinks_drained": round(sinks_done - first, 3),
+    }
+
+
+async def end_offsets(settings: Settings, names: list[str]) -> dict[TopicPartition, int]:
+    """Return the end offset of every partition of ``names``."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(n, p) for n in names for p in range(settings.partitions)]
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(parts)
+        return ends
+    finally:
+        await consumer.stop()
+
+
+async def read_latencies(
+    settings: Settings, start: dict[TopicPartition, int], end: dict[TopicPartition, int]
+) -> dict[str, list[float]]:
+    """Read the records produced in the window; return receive → produced latencies in ms."""
+    decoders = {
+        settings.scoped(topics.BOOK_TOP.name): ("book_top", book_top_decoder),
+        settings.scoped(topics.FEATURES.name): ("features", features_decoder),
+    }
+    found: dict[str, list[float]] = {"book_top": [], "features": [], "book_top_us": []}
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    await consumer.start()
+    try:
+        wanted = [tp for tp in start if end[tp] > start[tp]]
+        consumer.assign(wanted)
+        for tp in wanted:
+            consumer.seek(tp, start[tp])
+        remaining = {tp: end[tp] for tp in wanted}
+        while remaining:
+            for tp, messages in (await consumer.getmany(timeout_ms=1000)).items():
+                kind, decoder = decoders[tp.topic]
+                for message in messages:
+                    _collect(found, kind, decoder, message)
+                if remaining.get(tp, 0) <= messages[-1].offset + 1:
+                    remaining.pop(tp, None)
+    finally:
+        await consumer.stop()
+    return found
+
+
+def _collect(found: dict[str, list[float]], kind: str, decoder: Any, message: Any) -> None:
+    record = decoder.decode(message.value)
+    found[kind].append(float(record.produced_ts_ms - record.recv_ts_ms))
+    headers = dict(message.headers or ())
+    if kind == "book_top" and RECV_TS_US in headers and PRODUCED_TS_US in headers:
+        micros = int(headers[PRODUCED_TS_US]) - int(headers[RECV_TS_US])
+        found["book_top_us"].append(micros / 1000)
+
+
+def percentiles(values: list[float], prefix: str) -> dict[str, float]:
+    """Return p50/p99/p999 and the max of ``values`` under ``prefix``."""
+    if not values:
+        return {}
+    ordered = sorted(values)
+    pick = {"p50": 0.50, "p99": 0.99, "p999": 0.999}
+    out = {f"{prefix}_{k}": ordered[min(len(ordered) - 1, int(len(ordered) * q))] for k, q in pick.items()}
+    out[f"{prefix}_max"] = ordered[-1]
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+async def measure_latency(
+    settings: Settings, worker: WorkerProcess, frames: list[Frame], rate: int, seconds: int
+) -> dict[str, Any]:
+    """Pace frames at ``rate`` for ``seconds``; sample the worker; read back the latencies."""
+    outputs = [settings.scoped(topics.BOOK_TOP.name), settings.scoped(topics.FEATURES.name)]
+    start = await end_offsets(settings, outputs)
+    window = frames[: rate * seconds]
+    assert worker.pid is not None
+    cpu = CpuWindow(worker.pid)
+    cpu.start()
+
+    async def sample() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            cpu.sample_rss()
+
+    sampler = asyncio.create_task(sample())
+    progress(f"producing {len(window):,} frames at {rate:,}/s")
+    took = await produce_paced(settings, window, rate)
+    cpu_percent = cpu.percent()
+    sampler.cancel()
+    await poll_until(lambda: lag_zero(settings, _raw_names(settings)), 0.25, 300)
+    end = await end_offsets(settings, outputs)
+    found = await read_latencies(settings, start, end)
+    return {
+        "rate_msgs_per_s": round(len(window) / took),
+        "seconds": round(took, 2),
+        "book_tops": len(found["book_top"]),
+        "features": len(found["features"]),
+        **percentiles(found["book_top"], "latency_ms"),
+        **percentiles(found["book_top_us"], "latency_us_res_ms"),
+        **percentiles(found["features"], "features_latency_ms"),
+        "cpu_percent": round(cpu_percent, 1),
+        "rss_mb": round(max(cpu.rss_mb), 1),
+    }
+
+
+# ---- the run ---------------------------------------------------------------------------------
+
+
+async def clean_up(settings: Settings) -> None:
+    """Delete the namespace's topics, ClickHouse database, DLQ stream and Faust data dir."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(f"{settings.namespace}.")]
+        if mine:
+            await admin.delete_topics(mine)
+    finally:
+        await admin.close()
+    sink = ClickHouseSink(settings)
+    try:
+        sink.query(f"DROP DATABASE IF EXISTS {sink.database}")
+    finally:
+        sink.close()
+    redis = Redis.from_url(settings.redis_url.get_secret_value())
+    await redis.delete(settings.dlq_stream)
+    await redis.aclose()
+    shutil.rmtree(Path.cwd() / f"{settings.group_id}-data", ignore_errors=True)
+
+
+def commit() -> str:
+    """Return the checked-out commit, marked ``-dirty`` if the tree has changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(  # noqa: S603
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False  # noqa: S607
+        ).stdout.strip()
+
+    return git("rev-parse", "--short", "HEAD") + ("-dirty" if git("status", "--porcelain") else "")
+
+
+async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
+    """Run both measurements on a fresh namespace and clean it up."""
+    settings = Settings(namespace=f"bench{uuid.uuid4().hex[:8]}", partitions=8, web_port=free_port())
+    log = ROOT / ".stack" / "logs" / f"bench-worker-{settings.namespace}.log"
+    env = {
+        "TRADESTREAM_NAMESPACE": settings.namespace,
+        "TRADESTREAM_PARTITIONS": str(settings.partitions),
+        "TRADESTREAM_CONFIG_DIR": str(ROOT / "config"),
+    }
+    worker = WorkerProcess(settings.web_port, log, env=env)
+    try:
+        await ensure_topics(settings)
+        await produce_all(settings, frames)
+        throughput = await measure_throughput(settings, worker, frames)
+        latency = await measure_latency(settings, worker, frames, args.rate, args.seconds)
+    finally:
+        await asyncio.to_thread(worker.stop)
+        await clean_up(settings)
+    secret_free = settings.model_dump(mode="json", exclude={"clickhouse_password", "postgres_dsn", "redis_url"})
+    return {"throughput": throughput, "latency": latency, "worker_settings": secret_free}
+
+
+def main() -> None:
+    """Record or load the stream, run the measurements, write the JSON report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--symbols", type=int, default=100)
+    parser.add_argument("--loops", type=int, default=12, help="replays of the 44 s recording")
+    parser.add_argument("--rate", type=int, default=10_000, help="paced msgs/s for latency")
+    parser.add_argument("--seconds", type=int, default=30, help="length of the paced window")
+    parser.add_argument("--regenerate", action="store_true", help="record the stream again")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "pipeline.json")
+    args = parser.parse_args()
+    began = time.monotonic()
+    frames = load_stream(args.symbols, args.loops, args.regenerate)
+    measured = asyncio.run(run(args, frames))
+    throughput, latency = measured["throughput"], measured["latency"]
+    results = {
+        "commit": commit(),
+        "symbols": args.symbols,
+        "levels": LEVELS,
+        "sustained_msgs_per_s": throughput["sustained_msgs_per_s"],
+        "latency_ms_p50": latency.get("latency_ms_p50"),
+        "latency_ms_p99": latency.get("latency_ms_p99"),
+        "latency_ms_p999": latency.get("latency_ms_p999"),
+        "cpu_percent": latency["cpu_percent"],
+        "rss_mb": latency["rss_mb"],
+        **measured,
+        "bench_seconds": round(time.monotonic() - began, 1),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

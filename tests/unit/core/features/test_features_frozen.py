@@ -1,0 +1,58 @@
+"""The feature vectors the market path publishes equal frozen outputs of the reference engine.
+
+``tests/fixtures/features/recorded_values.json`` holds vectors written by the straightforward
+engine (commit ef71ebd, before the hot-path work) at points of the recording, once publishing
+after every event and once at most every 100 ms per symbol. Any optimisation of the book, the
+decode or the engine must reproduce them bit for bit; a deliberate change to a feature means
+regenerating the file and saying why in the commit.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.recordings import ALL_TOPICS, frames
+from tradestream.core.market import BookUpdate, MarketBooks, MarketConfig
+
+FROZEN = Path(__file__).resolve().parents[3] / "fixtures" / "features" / "recorded_values.json"
+
+
+def published(interval_ms: int) -> dict[int, tuple[str, list[float]]]:
+    books = MarketBooks(clock=lambda: 0, config=MarketConfig(features_interval_ms=interval_ms))
+    out: dict[int, tuple[str, list[float]]] = {}
+    for index, raw in enumerate(frames(ALL_TOPICS)):
+        update: BookUpdate | None
+        if raw.startswith(b'{"topic":"orderbook'):
+            update = books.apply(raw, 1)
+        elif raw.startswith(b'{"topic":"publicTrade'):
+            update = books.apply_trades(raw, 1)
+        else:
+            continue
+        if update is not None and update.features is not None:
+            out[index] = (update.features.symbol, update.features.values)
+    return out
+
+
+@pytest.fixture(scope="module")
+def frozen() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(FROZEN.read_text())
+    return data
+
+
+@pytest.mark.parametrize("interval_ms", [0, 100])
+def test_published_vectors_equal_the_frozen_ones(frozen: dict[str, Any], interval_ms: int) -> None:
+    points = frozen[f"interval_{interval_ms}ms"]
+    got = published(interval_ms)
+    assert len(points) >= 30
+    for point in points:
+        symbol, values = got[point["frame"]]
+        assert symbol == point["symbol"]
+        assert values == point["values"], f"frame {point['frame']} {symbol}"
+
+
+def test_schema_is_unchanged(frozen: dict[str, Any]) -> None:
+    assert MarketBooks(clock=lambda: 0).names_id == frozen["names_id"]

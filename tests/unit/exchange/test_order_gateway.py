@@ -1,0 +1,202 @@
+"""The order gateway on a paper exchange and a fake clock: at most once, whatever goes wrong."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from decimal import Decimal
+
+import pytest
+
+from tradestream.core.orders import OrderStatus
+from tradestream.core.resilience import (
+    BucketConfig,
+    CircuitBreaker,
+    CircuitBreakerConfig,
+    Outcome,
+    RateLimitConfig,
+    RateLimitRegistry,
+    RetryPolicy,
+    RetryPolicyConfig,
+)
+from tradestream.exchange.base import ExchangeError
+from tradestream.exchange.idempotency import MemoryIdempotencyStore
+from tradestream.exchange.order_gateway import OrderGateway, OrderGatewayConfig
+from tradestream.exchange.paper import PaperExchange, PaperExchangeConfig
+from tradestream.schemas.exchange import OrderAck
+from tradestream.schemas.orders import PlaceOrder
+
+from .conftest import SYMBOL, PlaceFactory, btc_book
+
+QUERY_DELAY_S = 0.2
+
+
+class FakeTime:
+    """A clock in seconds that moves only when the gateway sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def ms(self) -> int:
+        return int(self.now * 1000)
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+class ScriptedPaper(PaperExchange):
+    """A paper exchange that counts create calls and can fail the next ones on purpose."""
+
+    def __init__(self, time: FakeTime, config: PaperExchangeConfig | None = None) -> None:
+        super().__init__(config, clock=time.ms)
+        self.place_calls = 0
+        self.failures: list[tuple[ExchangeError, bool]] = []
+        """Errors for the next calls, each with whether the order is placed before it."""
+        self.on_book(SYMBOL, btc_book())
+
+    def fail_next(self, error: ExchangeError, *, placed: bool = False) -> None:
+        self.failures.append((error, placed))
+
+    async def place(self, command: PlaceOrder) -> OrderAck:
+        self.place_calls += 1
+        if self.failures:
+            error, placed = self.failures.pop(0)
+            if placed:
+                await super().place(command)
+            raise error
+        return await super().place(command)
+
+
+@pytest.fixture
+def time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def exchange(time: FakeTime) -> ScriptedPaper:
+    return ScriptedPaper(time)
+
+
+def _gateway(
+    exchange: PaperExchange,
+    time: FakeTime,
+    *,
+    limits: RateLimitRegistry | None = None,
+    breaker: CircuitBreaker | None = None,
+) -> OrderGateway:
+    return OrderGateway(
+        exchange,
+        MemoryIdempotencyStore(),
+        limits=limits or RateLimitRegistry(),
+        breaker=breaker or CircuitBreaker(),
+        retry=RetryPolicy(RetryPolicyConfig(), random.Random(0)),
+        clock=time.clock,
+        ms_clock=time.ms,
+        sleep=time.sleep,
+        config=OrderGatewayConfig(query_delay_s=QUERY_DELAY_S),
+    )
+
+
+@pytest.fixture
+def gateway(exchange: ScriptedPaper, time: FakeTime) -> OrderGateway:
+    return _gateway(exchange, time)
+
+
+async def test_duplicate_commands_place_one_order(
+    gateway: OrderGateway, exchange: ScriptedPaper, make_place: PlaceFactory
+) -> None:
+    command = make_place(price="64000")
+    first, *followers = await asyncio.gather(*(gateway.place(command) for _ in range(3)))
+    replayed = await gateway.place(command)
+    assert exchange.place_calls == 1
+    assert first.status is OrderStatus.SUBMITTED
+    assert {o.status for o in [*followers, replayed]} == {OrderStatus.ACKNOWLEDGED}
+    assert {o.exchange_order_id for o in [first, *followers, replayed]} == {first.exchange_order_id}
+
+
+@pytest.mark.parametrize(
+    ("price", "status"), [("64000", OrderStatus.ACKNOWLEDGED), (None, OrderStatus.FILLED)]
+)
+async def test_an_ambiguous_answer_is_resolved_by_query_not_by_resending(
+    gateway: OrderGateway,
+    exchange: ScriptedPaper,
+    make_place: PlaceFactory,
+    price: str | None,
+    status: OrderStatus,
+) -> None:
+    exchange.fail_next(ExchangeError(Outcome.AMBIGUOUS, "timed out"), placed=True)
+    order = await gateway.place(make_place(price=price))
+    assert exchange.place_calls == 1
+    assert order.status is status
+    snapshot = await exchange.order(SYMBOL, order.order_link_id)
+    assert snapshot is not None
+    assert order.cum_qty == snapshot.cum_exec_qty
+
+
+async def test_an_ambiguous_answer_for_an_order_never_placed_fails_after_the_queries(
+    gateway: OrderGateway, exchange: ScriptedPaper, time: FakeTime, make_place: PlaceFactory
+) -> None:
+    exchange.fail_next(ExchangeError(Outcome.AMBIGUOUS, "502"))
+    order = await gateway.place(make_place(price="64000"))
+    assert exchange.place_calls == 1
+    assert order.status is OrderStatus.FAILED
+    assert "not found at the exchange" in order.history[-1].reason
+    attempts = gateway.config.query_attempts
+    assert time.sleeps == [QUERY_DELAY_S] * (attempts - 1)
+
+
+async def test_an_open_breaker_refuses_without_calling_then_lets_a_probe_through(
+    exchange: ScriptedPaper, time: FakeTime, make_place: PlaceFactory
+) -> None:
+    breaker = CircuitBreaker(CircuitBreakerConfig(failures_to_open=1, open_for_s=30))
+    breaker.record_failure(time.clock())
+    gateway = _gateway(exchange, time, breaker=breaker)
+    refused = await gateway.place(make_place(price="64000"))
+    assert exchange.place_calls == 0
+    assert refused.status is OrderStatus.REJECTED
+    assert "circuit breaker open" in refused.history[-1].reason
+
+    time.now += 30
+    probe = await gateway.place(make_place(price="64000"))
+    assert exchange.place_calls == 1
+    assert probe.status is OrderStatus.SUBMITTED
+
+
+async def test_the_local_rate_limit_is_waited_out_with_the_injected_sleep(
+    exchange: ScriptedPaper, time: FakeTime, make_place: PlaceFactory
+) -> None:
+    bucket = BucketConfig(rate_per_s=2, burst=1)
+    limits = RateLimitRegistry(RateLimitConfig(order_create=bucket))
+    gateway = _gateway(exchange, time, limits=limits)
+    orders = [await gateway.place(make_place(price="64000")) for _ in range(2)]
+    assert [o.status for o in orders] == [OrderStatus.SUBMITTED] * 2
+    assert time.sleeps == [pytest.approx(0.5)]
+    assert exchange.place_calls == 2
+
+
+async def test_the_exchanges_rate_limit_reset_time_is_honoured_before_resending(
+    gateway: OrderGateway, exchange: ScriptedPaper, time: FakeTime, make_place: PlaceFactory
+) -> None:
+    limited = ExchangeError(Outcome.RATE_LIMITED, "Too many visits!", ret_code=10006)
+    limited.retry_after_s = 2.5
+    exchange.fail_next(limited)
+    order = await gateway.place(make_place(price="64000"))
+    assert order.status is OrderStatus.SUBMITTED
+    assert exchange.place_calls == 2
+    assert time.sleeps[0] >= 2.5
+
+
+async def test_a_refusal_rejects_without_resending(
+    time: FakeTime, make_place: PlaceFactory
+) -> None:
+    exchange = ScriptedPaper(time, PaperExchangeConfig(initial_balance=Decimal(10)))
+    order = await _gateway(exchange, time).place(make_place(qty="1"))
+    assert order.status is OrderStatus.REJECTED
+    assert exchange.place_calls == 1
+    assert time.sleeps == []
