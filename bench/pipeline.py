@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import msgspec
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -209,7 +208,9 @@ async def processed_books(worker: WorkerProcess) -> float:
     )
 
 
-async def poll_until(check: Callable[[], Awaitable[bool]], every_s: float, timeout_s: float) -> float:
+async def poll_until(
+    check: Callable[[], Awaitable[bool]], every_s: float, timeout_s: float
+) -> float:
     """Call ``check`` until it holds; return the monotonic time it first did."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -344,7 +345,8 @@ def percentiles(values: list[float], prefix: str) -> dict[str, float]:
         return {}
     ordered = sorted(values)
     pick = {"p50": 0.50, "p99": 0.99, "p999": 0.999}
-    out = {f"{prefix}_{k}": ordered[min(len(ordered) - 1, int(len(ordered) * q))] for k, q in pick.items()}
+    last = len(ordered) - 1
+    out = {f"{prefix}_{k}": ordered[min(last, int(len(ordered) * q))] for k, q in pick.items()}
     out[f"{prefix}_max"] = ordered[-1]
     return {k: round(v, 3) for k, v in out.items()}
 
@@ -356,7 +358,8 @@ async def measure_latency(
     outputs = [settings.scoped(topics.BOOK_TOP.name), settings.scoped(topics.FEATURES.name)]
     start = await end_offsets(settings, outputs)
     window = frames[: rate * seconds]
-    assert worker.pid is not None
+    if worker.pid is None:
+        raise RuntimeError("the worker is not running")
     cpu = CpuWindow(worker.pid)
     cpu.start()
 
@@ -412,17 +415,19 @@ async def clean_up(settings: Settings) -> None:
 
 def commit() -> str:
     """Return the checked-out commit, marked ``-dirty`` if the tree has changes."""
+
     def git(*args: str) -> str:
-        return subprocess.run(  # noqa: S603
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False  # noqa: S607
-        ).stdout.strip()
+        command = ["git", *args]
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
+        return done.stdout.strip()
 
     return git("rev-parse", "--short", "HEAD") + ("-dirty" if git("status", "--porcelain") else "")
 
 
 async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
     """Run both measurements on a fresh namespace and clean it up."""
-    settings = Settings(namespace=f"bench{uuid.uuid4().hex[:8]}", partitions=8, web_port=free_port())
+    namespace = f"bench{uuid.uuid4().hex[:8]}"
+    settings = Settings(namespace=namespace, partitions=8, web_port=free_port())
     log = ROOT / ".stack" / "logs" / f"bench-worker-{settings.namespace}.log"
     env = {
         "TRADESTREAM_NAMESPACE": settings.namespace,
@@ -438,7 +443,8 @@ async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
     finally:
         await asyncio.to_thread(worker.stop)
         await clean_up(settings)
-    secret_free = settings.model_dump(mode="json", exclude={"clickhouse_password", "postgres_dsn", "redis_url"})
+    secret = {"clickhouse_password", "postgres_dsn", "redis_url"}
+    secret_free = settings.model_dump(mode="json", exclude=secret)
     return {"throughput": throughput, "latency": latency, "worker_settings": secret_free}
 
 
@@ -449,11 +455,14 @@ def main() -> None:
     parser.add_argument("--loops", type=int, default=12, help="replays of the 44 s recording")
     parser.add_argument("--rate", type=int, default=10_000, help="paced msgs/s for latency")
     parser.add_argument("--seconds", type=int, default=30, help="length of the paced window")
+    parser.add_argument("--frames", type=int, default=0, help="use only the first N (0: all)")
     parser.add_argument("--regenerate", action="store_true", help="record the stream again")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "pipeline.json")
     args = parser.parse_args()
     began = time.monotonic()
     frames = load_stream(args.symbols, args.loops, args.regenerate)
+    frames = frames[: args.frames] if args.frames else frames
+    load_before = os.getloadavg()
     measured = asyncio.run(run(args, frames))
     throughput, latency = measured["throughput"], measured["latency"]
     results = {
@@ -467,6 +476,8 @@ def main() -> None:
         "cpu_percent": latency["cpu_percent"],
         "rss_mb": latency["rss_mb"],
         **measured,
+        "cpus": os.cpu_count(),
+        "loadavg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         "bench_seconds": round(time.monotonic() - began, 1),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

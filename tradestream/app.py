@@ -31,6 +31,9 @@ app = faust.App(
     consumer_auto_offset_reset="earliest",
     producer_acks=-1,
     producer_compression_type="lz4",
+    producer_linger_ms=settings.producer_linger_ms,
+    stream_buffer_maxsize=settings.stream_buffer_maxsize,
+    broker_max_poll_records=settings.broker_max_poll_records,
     autodiscover=False,
 )
 

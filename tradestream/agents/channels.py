@@ -28,6 +28,9 @@ book_top_topic = _faust_topic(topics.BOOK_TOP)
 features_topic = _faust_topic(topics.FEATURES)
 ORDERBOOK_RAW_NAME = settings.scoped(topics.ORDERBOOK_RAW.name)
 TRADES_RAW_NAME = settings.scoped(topics.TRADES_RAW.name)
+BOOK_TOP_NAME = settings.scoped(topics.BOOK_TOP.name)
+FEATURES_NAME = settings.scoped(topics.FEATURES.name)
+CONTROL_NAME = settings.scoped(topics.OPS_CONTROL.name)
 # One subscription to both raw topics: same key, same partition count, so a partition's books and
 # trades reach the same agent instance, in order per topic.
 market_raw_topics = app.topic(

@@ -8,8 +8,8 @@ import contextlib
 import logging
 import signal
 
-from tradestream.config.files import PipelineConfig
-from tradestream.config.settings import get_settings
+from tradestream.config.files import PipelineConfig, SymbolsConfig
+from tradestream.config.settings import Settings, get_settings
 from tradestream.exchange.public_ws import PublicStreamConfig
 from tradestream.streams.ingest import IngestConfig
 from tradestream.streams.ingest_service import IngestService
@@ -33,7 +33,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
 
 
-async def _serve(service: IngestService) -> None:
+async def _serve(
+    settings: Settings, config: IngestConfig, symbols: SymbolsConfig, health_port: int
+) -> None:
+    service = IngestService(settings, config, symbols, health_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -54,7 +57,6 @@ def run(args: argparse.Namespace) -> int:
         buffer_size=args.buffer_size,
         overflow=args.overflow,
     )
-    service = IngestService(settings, config, pipeline.symbols, args.health_port)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(service))
+        asyncio.run(_serve(settings, config, pipeline.symbols, args.health_port))
     return 0

@@ -10,7 +10,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, PositiveInt, SecretStr, field_validator
+from pydantic import Field, NonNegativeInt, PositiveInt, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _NAMESPACE = re.compile(r"^[a-z][a-z0-9_]{0,30}$|^$")
@@ -48,6 +48,24 @@ class Settings(BaseSettings):
     book_status_interval_ms: PositiveInt = 1000
     features_interval_ms: int = Field(
         default=100, ge=0, description="Publish a symbol's features at most this often (ms)."
+    )
+    market_batch_size: PositiveInt = Field(
+        default=500, description="Raw frames the market agent takes per batch at most."
+    )
+    market_batch_ms: float = Field(
+        default=1.0,
+        gt=0,
+        description="How long the market agent waits for a batch to fill (ms): the latency "
+        "it may add when frames arrive slower than a batch per wait.",
+    )
+    producer_linger_ms: NonNegativeInt = Field(
+        default=1, description="How long the worker's producer waits to fill a batch (ms)."
+    )
+    stream_buffer_maxsize: PositiveInt = Field(
+        default=4096, description="Events buffered per topic partition before fetching pauses."
+    )
+    broker_max_poll_records: PositiveInt = Field(
+        default=2000, description="Records one consumer fetch returns at most."
     )
     log_level: str = "info"
 

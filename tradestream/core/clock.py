@@ -11,3 +11,8 @@ MsClock = Callable[[], int]
 def now_ms() -> int:
     """Return wall-clock UTC time in integer milliseconds."""
     return time.time_ns() // 1_000_000
+
+
+def now_us() -> int:
+    """Return wall-clock UTC time in integer microseconds (latency stamps)."""
+    return time.time_ns() // 1_000

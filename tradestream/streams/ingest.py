@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -41,6 +42,15 @@ class _Outgoing:
     key: bytes
     raw: bytes
     headers: list[tuple[str, bytes]]
+    sent_at: float
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Return the ``q`` quantile (0..1) of already sorted values, nearest rank."""
+    if not sorted_values:
+        return 0.0
+    index = min(len(sorted_values) - 1, max(0, round(q * len(sorted_values)) - 1))
+    return sorted_values[index]
 
 
 class IngestConfig(BaseModel, frozen=True, extra="forbid"):
@@ -86,6 +96,7 @@ class Ingestor:
         self._topics_by_symbol: dict[str, list[str]] = {}
         self._client_by_symbol: dict[str, PublicStreamClient] = {}
         self.produced = 0
+        self._latencies: deque[float] = deque(maxlen=50_000)
         self._retries: set[asyncio.Task[None]] = set()
         self._build_clients(symbols)
 
@@ -162,7 +173,15 @@ class Ingestor:
         symbol = symbol_of_topic(topic)
         self.staleness.seen(symbol, topic_kind(topic), time.monotonic())
         headers = [timestamp_header(RECV_TS_HEADER, recv_ms), (SOURCE_HEADER, connection.encode())]
-        await self._send(_Outgoing(self._settings.scoped(spec.name), symbol.encode(), raw, headers))
+        await self._send(
+            _Outgoing(
+                self._settings.scoped(spec.name),
+                symbol.encode(),
+                raw,
+                headers,
+                time.perf_counter(),
+            )
+        )
 
     async def _send(self, out: _Outgoing) -> None:
         future = await self._producer.send(
@@ -179,7 +198,18 @@ class Ingestor:
             task.add_done_callback(self._retries.discard)
             return
         self.produced += 1
+        self._latencies.append(time.perf_counter() - out.sent_at)
         metrics.ingest_frames.labels(topic=out.topic).inc()
+
+    def produce_latency_ms(self) -> dict[str, float]:
+        """Summarise the last deliveries' socket-to-broker-ack latency (p50, p99, max)."""
+        values = sorted(self._latencies)
+        return {
+            "samples": float(len(values)),
+            "p50": round(percentile(values, 0.50) * 1000, 3),
+            "p99": round(percentile(values, 0.99) * 1000, 3),
+            "max": round((values[-1] if values else 0.0) * 1000, 3),
+        }
 
     async def _dead_letter(self, raw: bytes, connection: str, reason: str) -> None:
         metrics.dead_letters.labels(source="ingest").inc()

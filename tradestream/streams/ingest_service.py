@@ -135,6 +135,7 @@ class IngestService:
         body = {
             "status": status,
             "produced": self.ingestor.produced,
+            "produce_latency_ms": self.ingestor.produce_latency_ms(),
             "connections": self.ingestor.connection_report(),
             "streams": streams,
         }

@@ -31,4 +31,7 @@ def timestamp_header(name: str, ms: int) -> tuple[str, bytes]:
 
 
 RECV_TS_HEADER = "recv_ts_ms"
+RECV_TS_US_HEADER = "recv_ts_us"
+"""Optional µs receive time; the market agent forwards it with ``PRODUCED_TS_US_HEADER``."""
+PRODUCED_TS_US_HEADER = "produced_ts_us"
 SOURCE_HEADER = "source"

@@ -2,8 +2,9 @@
 
 Endpoints (JSON in and out):
 
-- ``GET /admin/stats`` — source progress, totals, and per connection the frames sent per topic,
-  the frames withheld by faults, backlog and armed faults (closed connections included).
+- ``GET /admin/stats`` — source progress, totals, and per connection the frames sent per topic
+  (op replies count as ``op:<op>``, injected broken frames as ``fault:<kind>``), the frames
+  withheld by faults, backlog and armed faults (closed connections included).
 - ``GET /admin/book/{symbol}?depth=N`` — the server's own book, top N levels, as strings.
 - ``GET /admin/connections/{conn_id}/frames?offset=0&limit=1000`` — the frames sent, in order
   (needs ``keep_frames``).

@@ -70,7 +70,11 @@ def run(args: argparse.Namespace) -> int:
     except (ValidationError, BadInputError) as exc:
         print(f"tradestream simulate: invalid options: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(_serve(config, args.progress_interval, args.duration))
+    try:
+        return asyncio.run(_serve(config, args.progress_interval, args.duration))
+    except (BadInputError, OSError) as exc:
+        print(f"tradestream simulate: cannot start: {exc}", file=sys.stderr)
+        return 2
 
 
 def build_config(args: argparse.Namespace) -> SimulatorConfig:

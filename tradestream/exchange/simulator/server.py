@@ -1,9 +1,9 @@
 """Run the local Bybit v5 stand-in: one aiohttp app with the public stream and the admin API.
 
 The app is built from parts that each add their routes (``PublicStream`` at
-``/v5/public/linear``, ``Admin`` under ``/admin``), so the REST and private endpoints can join
-later without touching these. One event loop runs everything: the source task feeds the
-``MarketHub``, which queues frames on each connection's writer.
+``/v5/public/linear``, ``Admin`` under ``/admin``, ``ExchangeSide`` for REST and the private
+stream), so each side grows without touching the others. One event loop runs everything: the
+source task feeds the ``MarketHub``, which queues frames on each connection's writer.
 
     async with BybitSimulator(config) as sim:
         ...  # connect to sim.url; inspect sim.admin_url

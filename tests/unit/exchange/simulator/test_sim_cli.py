@@ -64,3 +64,11 @@ async def test_run_prints_a_banner_and_progress(capsys: pytest.CaptureFixture[st
     assert lines[0].startswith("tradestream simulate: ws ws://127.0.0.1:")
     assert "/v5/public/linear  admin http://127.0.0.1:" in lines[0]
     assert any(line.startswith("sent ") and "frames/s" in line for line in lines[1:])
+
+
+def test_a_missing_recording_exits_with_2(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser(prog="tradestream simulate")
+    configure_parser(parser)
+
+    assert run(parser.parse_args(["--recording", "/nonexistent/recording.ndjson.gz"])) == 2
+    assert "cannot start" in capsys.readouterr().err

@@ -47,6 +47,8 @@ async def test_the_ingest_client_gets_every_frame_and_recovers_from_a_drop(
 
         await admin(session, "POST", f"{sim.admin_url}/faults", {"fault": "drop"})
         await eventually(lambda: client.connects == 2 and len(sim.hub.connections) == 1)
+        (again,) = sim.hub.connections.values()
+        await eventually(lambda: again.log.frames - again.log.by_topic["op:subscribe"] == 4)
         await eventually(lambda: len(received) == len(_data_frames(sim)))
     finally:
         await client.stop()
