@@ -120,6 +120,7 @@ async def _print_summary(
     db = sink.database
     trades = sink.query("SELECT count() FROM {db}.trades FINAL")[0][0]
     tops = sink.query("SELECT count() FROM {db}.book_top FINAL")[0][0]
+    features = sink.query("SELECT count() FROM {db}.features FINAL")[0][0]
     sink.close()
     redis = Redis.from_url(settings.redis_url.get_secret_value())
     dead = await redis.xlen(settings.dlq_stream)
@@ -137,13 +138,18 @@ async def _print_summary(
             f" best ask {ask[0]:>10} x {ask[1]:<10} u={book['last_u']} gaps={book['gaps']}",
             file=out,
         )
-    print(f"\nClickHouse ({db}): {trades} distinct trades, {tops} book-top rows", file=out)
+    print(
+        f"\nClickHouse ({db}): {trades} distinct trades, {tops} book-top rows, "
+        f"{features} feature vectors",
+        file=out,
+    )
     print(f"dead-letter queue ({settings.dlq_stream}): {dead} entries", file=out)
     print("\nwhere to look next:", file=out)
     hint = f"SELECT * FROM {db}.trades FINAL LIMIT 5"  # noqa: S608 - printed, not run
-    print(f"  clickhouse-client --port 9000 -q '{hint}'", file=out)
+    print(f"  clickhouse-client --port {settings.clickhouse_port} -q '{hint}'", file=out)
     print(
-        f"  tradestream worker, then {worker.url.rsplit(':', 1)[0]}:6066/books/ and /metrics/",
+        f"  TRADESTREAM_NAMESPACE={settings.namespace} tradestream worker, then "
+        f"http://127.0.0.1:6066/books/, /features/names/ and /metrics/",
         file=out,
     )
     print(f"  redis-cli XRANGE {settings.dlq_stream} - +", file=out)

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from pydantic import BaseModel, NonNegativeInt
+from pydantic import BaseModel, NonNegativeInt, PositiveInt
 
 from tradestream.core.errors import BadInputError
 from tradestream.core.features import FeatureConfig, FeatureEngine
@@ -37,6 +37,11 @@ class MarketConfig(BaseModel, frozen=True, extra="forbid"):
     features: FeatureConfig = FeatureConfig()
     features_interval_ms: NonNegativeInt = 100
     """Publish a symbol's features at most this often (0 = after every input event)."""
+    resync_retry_ms: PositiveInt = 5000
+    """Ask again for a resync this long after the last request if the book is still unrepaired.
+
+    A request can be lost (ingest not yet listening, restarting, or the socket between its
+    unsubscribe and subscribe); asking only once would leave the book invalid for good."""
 
 
 @dataclass(slots=True)
@@ -51,13 +56,13 @@ class BookUpdate:
 
 
 class _Tracked:
-    __slots__ = ("book", "features", "features_at", "last_top", "resync_requested")
+    __slots__ = ("book", "features", "features_at", "last_top", "resync_requested_at")
 
     def __init__(self, book: OrderBook, features: FeatureEngine) -> None:
         self.book = book
         self.features = features
         self.last_top: tuple[Any, ...] = ()
-        self.resync_requested = False
+        self.resync_requested_at: int | None = None
         self.features_at = -(2**62)
 
 
@@ -128,7 +133,7 @@ class MarketBooks:
         book = tracked.book
         if frame.type == "snapshot":
             outcome = book.on_snapshot(data.u, data.seq, frame.ts, data.b, data.a)
-            tracked.resync_requested = False
+            tracked.resync_requested_at = None
             tracked.features.reset_book()
         else:
             outcome = book.on_delta(data.u, data.seq, frame.ts, data.b, data.a)
@@ -190,12 +195,14 @@ class MarketBooks:
 
     def _maybe_resync(self, tracked: _Tracked, outcome: DeltaOutcome) -> RequestResync | None:
         needs = outcome in _INVALIDATING or outcome is DeltaOutcome.NOT_READY
-        if not needs or tracked.resync_requested:
+        if not needs:
             return None
-        tracked.resync_requested = True
-        return RequestResync(
-            symbol=tracked.book.symbol, reason=outcome.value, requested_ts_ms=self._clock()
-        )
+        now = self._clock()
+        last = tracked.resync_requested_at
+        if last is not None and now - last < self.config.resync_retry_ms:
+            return None
+        tracked.resync_requested_at = now
+        return RequestResync(symbol=tracked.book.symbol, reason=outcome.value, requested_ts_ms=now)
 
     def _maybe_top(
         self, tracked: _Tracked, frame: OrderbookFrame, recv_ts_ms: int

@@ -16,6 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Literal
 
 import aiohttp
 import orjson
@@ -73,7 +74,7 @@ class PublicStreamClient:
         self._on_frame = on_frame
         self._on_control = on_control
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._ws: aiohttp.ClientWebSocketResponse[Literal[False]] | None = None
         self._stopping = False
         self.connects = 0
         self.connected = asyncio.Event()
@@ -102,8 +103,13 @@ class PublicStreamClient:
                 await asyncio.sleep(delay)
 
     async def _session(self, session: aiohttp.ClientSession) -> None:
+        # decode_text=False: text frames arrive as the bytes Kafka stores, never decoded to str
+        # and encoded back; compress=0 (no permessage-deflate) is aiohttp's default.
         async with session.ws_connect(
-            self._config.url, autoping=True, max_msg_size=self._config.max_frame_bytes
+            self._config.url,
+            autoping=True,
+            max_msg_size=self._config.max_frame_bytes,
+            decode_text=False,
         ) as ws:
             self._ws = ws
             self.connects += 1
@@ -120,16 +126,14 @@ class PublicStreamClient:
                 with contextlib.suppress(asyncio.CancelledError):
                     await pinger
 
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse[Literal[False]]) -> None:
         on_frame = self._on_frame
+        binary = aiohttp.WSMsgType.BINARY
         async for message in ws:
             recv_ms = time.time_ns() // 1_000_000
-            if message.type is aiohttp.WSMsgType.TEXT:
-                raw = message.data.encode()
-            elif message.type is aiohttp.WSMsgType.BINARY:
-                raw = message.data
-            else:
+            if message.type is not aiohttp.WSMsgType.TEXT and message.type is not binary:
                 break
+            raw = message.data
             if raw.startswith(b'{"success"') or (b'"op":' in raw[:80] and b'"topic"' not in raw):
                 self._control(raw)
                 continue
@@ -147,7 +151,7 @@ class PublicStreamClient:
             if self._on_control is not None:
                 self._on_control(reply, self.name)
 
-    async def _ping(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def _ping(self, ws: aiohttp.ClientWebSocketResponse[Literal[False]]) -> None:
         counter = itertools.count(1)
         while not ws.closed:
             await asyncio.sleep(self._config.ping_interval_s)

@@ -19,7 +19,8 @@ from typing import Literal
 
 import msgspec
 from aiokafka import AIOKafkaProducer
-from pydantic import BaseModel, PositiveInt
+from prometheus_client import Counter
+from pydantic import BaseModel, NonNegativeFloat, PositiveFloat, PositiveInt
 
 from tradestream.config.files import SymbolsConfig
 from tradestream.config.settings import Settings
@@ -27,39 +28,39 @@ from tradestream.core.staleness import StalenessConfig, StalenessTracker, topic_
 from tradestream.exchange.public_ws import PublicStreamClient, PublicStreamConfig
 from tradestream.schemas.bybit import symbol_of_topic, topic_decoder
 from tradestream.sinks.dead_letters import DeadLetter, DeadLetterQueue
-from tradestream.streams.producer import RECV_TS_HEADER, SOURCE_HEADER, timestamp_header
+from tradestream.streams.partitioning import partition_for_key
+from tradestream.streams.produce_latency import ProduceLatency
+from tradestream.streams.producer import RECV_TS_HEADER, SOURCE_HEADER
+from tradestream.streams.record_batches import PartitionBatcher, PartitionSlot
 from tradestream.streams.topics import raw_topic_for
 from tradestream.web import metrics
 
 log = logging.getLogger(__name__)
 
 Frame = tuple[bytes, int, str]
+_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError)
+_STALLED_BACKOFF_S = 0.1  # before trying again when the producer had no room for a batch
 
 
 @dataclass(frozen=True, slots=True)
-class _Outgoing:
-    topic: str
+class _Route:
+    # Everything a frame of one Bybit topic needs, worked out once for the topic.
+    symbol: str
+    kind: str
     key: bytes
-    raw: bytes
-    headers: list[tuple[str, bytes]]
-    sent_at: float
-
-
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Return the ``q`` quantile (0..1) of already sorted values, nearest rank."""
-    if not sorted_values:
-        return 0.0
-    index = min(len(sorted_values) - 1, max(0, round(q * len(sorted_values)) - 1))
-    return sorted_values[index]
+    slot: PartitionSlot
 
 
 class IngestConfig(BaseModel, frozen=True, extra="forbid"):
-    """How ingest spreads symbols over connections and buffers their frames."""
+    """How ingest spreads symbols over connections, buffers their frames and batches them."""
 
     stream: PublicStreamConfig = PublicStreamConfig()
     symbols_per_connection: PositiveInt = 25
     buffer_size: PositiveInt = 20_000
     overflow: Literal["block", "drop_and_resync"] = "block"
+    linger_ms: NonNegativeFloat = 2.0
+    """Wait this long after the first buffered frame so that batches fill (0: send at once)."""
+    latency_window_s: PositiveFloat = 10.0
     trades: bool = True
     tickers: bool = True
     staleness: StalenessConfig = StalenessConfig()
@@ -76,7 +77,11 @@ def topics_for(symbol: str, depth: int, config: IngestConfig) -> list[str]:
 
 
 class Ingestor:
-    """Own the connections, the buffer and the producer of one ingest process."""
+    """Own the connections, the buffer and the batching of one ingest process.
+
+    The buffer is a plain bounded deque with two events (frames ready, room freed): cheaper per
+    frame than an ``asyncio.Queue``, whose ``put``/``get`` each pay for waiter bookkeeping.
+    """
 
     def __init__(
         self,
@@ -90,14 +95,19 @@ class Ingestor:
         self._config = config
         self._producer = producer
         self._dead_letters = dead_letters
-        self._buffer: asyncio.Queue[Frame] = asyncio.Queue(config.buffer_size)
+        self._frames: deque[Frame] = deque()
+        self._ready = asyncio.Event()
+        self._room = asyncio.Event()
         self.staleness = StalenessTracker(config.staleness)
         self.clients: list[PublicStreamClient] = []
         self._topics_by_symbol: dict[str, list[str]] = {}
         self._client_by_symbol: dict[str, PublicStreamClient] = {}
+        self._routes: dict[str, _Route] = {}
+        self._sources: dict[str, tuple[str, bytes]] = {}
+        self._delivered: dict[str, Counter] = {}
+        self._batcher = PartitionBatcher(producer, self._on_delivered, self._ready.set)
+        self._latency = ProduceLatency(config.latency_window_s)
         self.produced = 0
-        self._latencies: deque[float] = deque(maxlen=50_000)
-        self._retries: set[asyncio.Task[None]] = set()
         self._build_clients(symbols)
 
     def _build_clients(self, symbols: SymbolsConfig) -> None:
@@ -116,27 +126,36 @@ class Ingestor:
             client = PublicStreamClient(
                 f"ws{index // size}", topics, self._config.stream, self.on_frame
             )
+            self._sources[client.name] = (SOURCE_HEADER, client.name.encode())
             self.clients.append(client)
             for sym in chunk:
                 self._client_by_symbol[sym.symbol] = client
 
     async def on_frame(self, raw: bytes, recv_ms: int, connection: str) -> None:
         """Take one frame from a socket into the buffer, applying the overflow policy."""
-        buffer = self._buffer
-        if not buffer.full():
-            buffer.put_nowait((raw, recv_ms, connection))
+        frames = self._frames
+        if len(frames) < self._config.buffer_size:
+            frames.append((raw, recv_ms, connection))
+            self._ready.set()
             return
         if self._config.overflow == "block":
-            started = time.monotonic()
-            await buffer.put((raw, recv_ms, connection))
-            metrics.ingest_blocked_seconds.inc(time.monotonic() - started)
+            await self._wait_for_room((raw, recv_ms, connection))
             return
         await self._drop_and_resync(raw)
+
+    async def _wait_for_room(self, frame: Frame) -> None:
+        started = time.monotonic()
+        while len(self._frames) >= self._config.buffer_size:
+            self._room.clear()
+            await self._room.wait()
+        self._frames.append(frame)
+        self._ready.set()
+        metrics.ingest_blocked_seconds.inc(time.monotonic() - started)
 
     async def _drop_and_resync(self, raw: bytes) -> None:
         try:
             symbol = symbol_of_topic(topic_decoder.decode(raw).topic)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except _DECODE_ERRORS:
             symbol = "?"
         metrics.ingest_overflow.labels(symbol=symbol).inc()
         log.warning("ingest buffer full: dropped a %s frame; resubscribing it", symbol)
@@ -151,65 +170,87 @@ class Ingestor:
         return await client.resubscribe(self._topics_by_symbol[symbol])
 
     async def pump(self) -> None:
-        """Move frames from the buffer to Kafka until cancelled."""
-        buffer = self._buffer
+        """Move frames from the buffer to Kafka, one batch per partition a round."""
+        for topics in self._topics_by_symbol.values():
+            for topic in topics:
+                await self._add_route(topic)
+        linger_s = self._config.linger_ms / 1000
         while True:
-            frame = await buffer.get()
-            await self._route(*frame)
-            while not buffer.empty():
-                await self._route(*buffer.get_nowait())
-            metrics.ingest_buffer_depth.set(buffer.qsize())
+            await self._ready.wait()
+            if linger_s and len(self._frames) < self._config.buffer_size // 2:
+                await asyncio.sleep(linger_s)
+            self._ready.clear()
+            await self._route_buffered()
+            if not await self._batcher.flush():
+                await asyncio.sleep(_STALLED_BACKOFF_S)
+                self._ready.set()
 
-    async def _route(self, raw: bytes, recv_ms: int, connection: str) -> None:
+    async def _route_buffered(self) -> None:
+        frames = self._frames
+        while frames:
+            self._route_known()
+            if frames:
+                await self._route_first(*frames.popleft())
+        self._room.set()
+        metrics.ingest_buffer_depth.set(len(frames))
+
+    def _route_known(self) -> None:
+        # The hot loop: runs for every frame, so it stops (leaving the frame first in the
+        # buffer) at anything that needs awaiting: a topic seen for the first time, or the DLQ.
+        frames, routes, decode = self._frames, self._routes, topic_decoder.decode
+        seen, now = self.staleness.seen, time.monotonic()
+        sources = self._sources
+        while frames:
+            raw, recv_ms, connection = frames[0]
+            try:
+                route = routes.get(decode(raw).topic)
+            except _DECODE_ERRORS:
+                return
+            source = sources.get(connection)
+            if route is None or source is None:
+                return
+            frames.popleft()
+            seen(route.symbol, route.kind, now)
+            headers = [(RECV_TS_HEADER, b"%d" % recv_ms), source]
+            route.slot.append(route.key, raw, headers, recv_ms)
+
+    async def _route_first(self, raw: bytes, recv_ms: int, connection: str) -> None:
+        # Work out (once) what the hot loop could not, then route the frame like it does.
         try:
             topic = topic_decoder.decode(raw).topic
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except _DECODE_ERRORS as exc:
             await self._dead_letter(raw, connection, f"undecodable frame: {exc}")
             return
-        spec = raw_topic_for(topic)
-        if spec is None:
+        route = self._routes.get(topic) or await self._add_route(topic)
+        if route is None:
             await self._dead_letter(raw, connection, f"unknown topic {topic!r}")
             return
+        source = self._sources.setdefault(connection, (SOURCE_HEADER, connection.encode()))
+        self.staleness.seen(route.symbol, route.kind, time.monotonic())
+        route.slot.append(route.key, raw, [(RECV_TS_HEADER, b"%d" % recv_ms), source], recv_ms)
+
+    async def _add_route(self, topic: str) -> _Route | None:
+        spec = raw_topic_for(topic)
+        if spec is None:
+            return None
+        name = self._settings.scoped(spec.name)
+        partitions = sorted(await self._producer.partitions_for(name))
         symbol = symbol_of_topic(topic)
-        self.staleness.seen(symbol, topic_kind(topic), time.monotonic())
-        headers = [timestamp_header(RECV_TS_HEADER, recv_ms), (SOURCE_HEADER, connection.encode())]
-        await self._send(
-            _Outgoing(
-                self._settings.scoped(spec.name),
-                symbol.encode(),
-                raw,
-                headers,
-                time.perf_counter(),
-            )
-        )
+        key = symbol.encode()
+        slot = self._batcher.slot(name, partition_for_key(key, partitions))
+        route = self._routes[topic] = _Route(symbol, topic_kind(topic), key, slot)
+        if name not in self._delivered:
+            self._delivered[name] = metrics.ingest_frames.labels(topic=name)
+        return route
 
-    async def _send(self, out: _Outgoing) -> None:
-        future = await self._producer.send(
-            out.topic, value=out.raw, key=out.key, headers=out.headers
-        )
-        future.add_done_callback(lambda done: self._on_delivered(done, out))
-
-    def _on_delivered(self, done: asyncio.Future[object], out: _Outgoing) -> None:
-        if done.cancelled() or done.exception() is not None:
-            metrics.ingest_produce_retries.inc()
-            log.warning("delivery to %s failed (%s); sending again", out.topic, done.exception())
-            task = asyncio.get_running_loop().create_task(self._send(out))
-            self._retries.add(task)
-            task.add_done_callback(self._retries.discard)
-            return
-        self.produced += 1
-        self._latencies.append(time.perf_counter() - out.sent_at)
-        metrics.ingest_frames.labels(topic=out.topic).inc()
+    def _on_delivered(self, topic: str, records: int, first_recv_ms: int) -> None:
+        self.produced += records
+        self._delivered[topic].inc(records)
+        self._latency.add(time.time() - first_recv_ms / 1000, records)
 
     def produce_latency_ms(self) -> dict[str, float]:
-        """Summarise the last deliveries' socket-to-broker-ack latency (p50, p99, max)."""
-        values = sorted(self._latencies)
-        return {
-            "samples": float(len(values)),
-            "p50": round(percentile(values, 0.50) * 1000, 3),
-            "p99": round(percentile(values, 0.99) * 1000, 3),
-            "max": round((values[-1] if values else 0.0) * 1000, 3),
-        }
+        """Summarise socket-to-broker-ack latency over the last window (p50, p99, max)."""
+        return self._latency.summary_ms()
 
     async def _dead_letter(self, raw: bytes, connection: str, reason: str) -> None:
         metrics.dead_letters.labels(source="ingest").inc()
@@ -217,10 +258,15 @@ class Ingestor:
             DeadLetter(raw, f"ingest:{connection}", reason, time.time_ns() // 1_000_000)
         )
 
-    async def drain(self) -> None:
-        """Send whatever is still buffered (at shutdown)."""
-        while not self._buffer.empty():
-            await self._route(*self._buffer.get_nowait())
+    async def drain(self, attempts: int = 3) -> None:
+        """Send whatever is still buffered and wait for the broker (at shutdown)."""
+        for _ in range(attempts):
+            await self._route_buffered()
+            if await self._batcher.flush():
+                await self._producer.flush()
+            if not self._batcher.has_failed:
+                return
+        log.error("ingest stopped with batches Kafka did not acknowledge after %d tries", attempts)
 
     def report_staleness(self) -> list[dict[str, object]]:
         """Update staleness gauges and return the per-stream report for the health view."""

@@ -99,10 +99,12 @@ class IngestService:
         await self._redis.aclose()
 
     async def _follow_control(self) -> None:
+        # No consumer group: every ingest process must see every request (each owns some
+        # symbols), and a group would hand the one partition to a single member.
         consumer = AIOKafkaConsumer(
             self._settings.scoped(OPS_CONTROL.name),
             bootstrap_servers=self._settings.kafka_bootstrap,
-            group_id=f"{self._settings.group_id}.ingest",
+            group_id=None,
             auto_offset_reset="latest",
         )
         await consumer.start()

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.recordings import FINAL_BOOKS, OB200, frames
 from tradestream.core.errors import BadInputError
-from tradestream.core.market import MarketBooks, decimal_text
+from tradestream.core.market import MarketBooks, MarketConfig, decimal_text
 from tradestream.core.order_book import DeltaOutcome
 
 
@@ -67,6 +67,33 @@ def test_gap_requests_one_resync_until_a_snapshot_repairs_the_book() -> None:
     healed = books.apply(_frame("snapshot", 20, 200, [["1.0", "2"]], [["1.1", "1"]]), 1)
     assert healed.book_top is not None
     assert healed.book_top.status == "valid"
+
+
+def test_an_unanswered_resync_is_asked_again_after_the_retry_interval() -> None:
+    now = [1_000]
+    books = MarketBooks(clock=lambda: now[0], config=MarketConfig(resync_retry_ms=5_000))
+    books.apply(_frame("snapshot", 10, 100, [["1.0", "1"]], [["1.1", "1"]]), 1)
+    assert books.apply(_frame("delta", 12, 101, [], []), 1).resync is not None
+    now[0] += 4_999
+    assert books.apply(_frame("delta", 13, 102, [], []), 1).resync is None
+    now[0] += 1
+    again = books.apply(_frame("delta", 14, 103, [], []), 1).resync
+    assert again is not None
+    assert (again.reason, again.requested_ts_ms) == ("not_ready", 6_000)
+    now[0] += 1_000
+    assert books.apply(_frame("delta", 15, 104, [], []), 1).resync is None
+
+
+def test_a_snapshot_restarts_the_resync_clock() -> None:
+    now = [0]
+    books = MarketBooks(clock=lambda: now[0], config=MarketConfig(resync_retry_ms=5_000))
+    books.apply(_frame("snapshot", 10, 100, [["1.0", "1"]], [["1.1", "1"]]), 1)
+    assert books.apply(_frame("delta", 12, 101, [], []), 1).resync is not None
+    now[0] += 1_000
+    books.apply(_frame("snapshot", 20, 200, [["1.0", "1"]], [["1.1", "1"]]), 1)
+    second_gap = books.apply(_frame("delta", 22, 201, [], []), 1)
+    assert second_gap.resync is not None
+    assert second_gap.resync.reason == "gap"
 
 
 def test_delta_before_any_snapshot_asks_for_a_resync() -> None:
