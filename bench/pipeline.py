@@ -2,11 +2,13 @@
 
 1. Stream: the simulator replays the recording as ``--symbols`` symbols (200-level books plus
    trades) flat out; a plain WebSocket client collects the frames. Cached in ``bench/.cache/``.
-2. Throughput: every frame is produced to the raw topics of a fresh namespace while no worker
-   runs; then ONE worker starts, and the time from its first processed frame until its consumer
-   group's lag on the raw topics is zero gives the sustained rate.
-3. Latency: the same worker gets frames paced at ``--rate`` for ``--seconds``, each stamped with
-   the produce time (``recv_ts_ms``, and ``recv_ts_us`` for µs resolution); ``md.book.top`` and
+2. Throughput: all of the stream but its last ``--rate`` x ``--seconds`` frames is produced to
+   the raw topics of a fresh namespace while no worker runs; then ONE worker starts, and the time
+   from its first processed frame until its consumer group's lag on the raw topics is zero gives
+   the sustained rate.
+3. Latency: the same worker gets the remaining frames (the stream goes on: u, seq and time) paced
+   at ``--rate`` for ``--seconds``, each stamped with the produce time (``recv_ts_ms``, and
+   ``recv_ts_us`` for µs resolution); ``md.book.top`` and
    ``md.features`` are read back afterwards for receive → produced latency, while the worker's
    CPU (of one core, from /proc/<pid>/stat) and RSS are sampled over the window.
 
@@ -361,7 +363,7 @@ async def measure_latency(
     """Pace frames at ``rate`` for ``seconds``; sample the worker; read back the latencies."""
     outputs = [settings.scoped(topics.BOOK_TOP.name), settings.scoped(topics.FEATURES.name)]
     start = await end_offsets(settings, outputs)
-    window = frames[: rate * seconds]
+    window = frames
     if worker.pid is None:
         raise RuntimeError("the worker is not running")
     cpu = CpuWindow(worker.pid)
@@ -446,9 +448,12 @@ async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
     worker = WorkerProcess(settings.web_port, log, env=env)
     try:
         await ensure_topics(settings)
-        await produce_all(settings, frames)
-        throughput = await measure_throughput(settings, worker, frames)
-        latency = await measure_latency(settings, worker, frames, args.rate, args.seconds)
+        # The paced window continues the stream where the backlog ends (u, seq and time go on).
+        paced = args.rate * args.seconds
+        backlog, window = frames[: max(len(frames) - paced, paced)], frames[-paced:]
+        await produce_all(settings, backlog)
+        throughput = await measure_throughput(settings, worker, backlog)
+        latency = await measure_latency(settings, worker, window, args.rate, args.seconds)
     finally:
         await asyncio.to_thread(worker.stop)
         await clean_up(settings)
@@ -463,7 +468,7 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=100)
     parser.add_argument("--loops", type=int, default=12, help="replays of the 44 s recording")
     parser.add_argument("--rate", type=int, default=10_000, help="paced msgs/s for latency")
-    parser.add_argument("--seconds", type=int, default=30, help="length of the paced window")
+    parser.add_argument("--seconds", type=int, default=20, help="length of the paced window")
     parser.add_argument("--frames", type=int, default=0, help="use only the first N (0: all)")
     parser.add_argument("--regenerate", action="store_true", help="record the stream again")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "pipeline.json")

@@ -16,151 +16,41 @@ watches its effect, then pauses the source and checks its symbol (``settle``):
 
 from __future__ import annotations
 
-import asyncio
-import uuid
+import itertools
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import orjson
 import pytest
 import pytest_asyncio
-from aiokafka.admin import AIOKafkaAdminClient
-from redis.asyncio import Redis
 
-from tests.support.book_trace import as_top, expected_tops
-from tests.support.fault_pipeline import Pipeline, TopicRecorder
-from tests.support.recordings import ALL_TOPICS
+from tests.support.fault_pipeline import Pipeline
+from tests.support.fault_run import (
+    BOOK,
+    SHARDED,
+    Run,
+    advance,
+    book_frames_sent,
+    counters,
+    last_u_before_gap,
+    settle,
+    snapshot_us,
+    start_run,
+    statuses,
+    symbols_config,
+)
 from tests.support.waiting import eventually
 from tradestream.cli.demo import free_port
-from tradestream.cli.worker_process import WorkerProcess
-from tradestream.config.files import SymbolConfig, SymbolsConfig
-from tradestream.config.settings import Settings
-from tradestream.core.staleness import StalenessConfig, StalenessThresholds
-from tradestream.exchange.public_ws import PublicStreamClient, PublicStreamConfig
-from tradestream.exchange.simulator import (
-    BybitSimulator,
-    FaultKind,
-    FaultSpec,
-    ReplaySourceConfig,
-    SimulatorConfig,
-)
-from tradestream.sinks.clickhouse import ClickHouseSink
-from tradestream.sinks.dead_letters import DeadLetter, RedisDeadLetterQueue
-from tradestream.streams import topics
-from tradestream.streams.ingest import IngestConfig
+from tradestream.exchange.simulator import FaultKind, FaultSpec
 from tradestream.streams.ingest_service import IngestService
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(120)]
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEED = 4.0
-"""Replay speed: the 44 s recording takes 11 s a loop; the replay loops until the module ends."""
-SYMBOL_COUNT = 12
-"""Symbols of the module's ingest; the simulator serves two more for a second ingest process."""
-SHARDED = ("BTC4USDT", "ETH4USDT")
-DEPTH = 50
-"""Levels compared between the worker's and the simulator's books."""
-BOOK_STALE_S = 1.0
-"""Silence after which ingest reports a book stream degraded (so a stall shows within a test)."""
-BOOK = topics.ORDERBOOK_RAW.name
-
-
-class Run:
-    """The module's pipeline plus its ingest service (in-process, so its tasks can be inspected)."""
-
-    def __init__(
-        self, pipeline: Pipeline, ingest: IngestService, config: IngestConfig, redis: Redis
-    ) -> None:
-        self.pipeline = pipeline
-        self.ingest = ingest
-        self.config = config
-        self.dlq = RedisDeadLetterQueue(redis, pipeline.settings.dlq_stream)
-
-    def client(self, symbol: str) -> PublicStreamClient:
-        """Return ingest's socket that carries ``symbol``."""
-        (client,) = [
-            c for c in self.ingest.ingestor.clients if f"orderbook.200.{symbol}" in c.topics
-        ]
-        return client
-
-    async def letters(self, symbol: str) -> list[DeadLetter]:
-        """Return the dead letters ingest wrote for ``symbol``'s socket."""
-        source = f"ingest:{self.client(symbol).name}"
-        return [letter for letter in await self.dlq.read_all() if letter.source == source]
-
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def run() -> AsyncIterator[Run]:
-    """Start simulator, ingest, worker and recorder on a namespace of their own; tear down."""
-    settings = Settings(namespace=f"t{uuid.uuid4().hex[:10]}", web_port=free_port(), partitions=4)
-    clickhouse = ClickHouseSink(settings)
-    clickhouse.migrate()
-    redis = Redis.from_url(settings.redis_url.get_secret_value())
-    served = SYMBOL_COUNT + len(SHARDED)
-    source = ReplaySourceConfig(recording=(ALL_TOPICS,), speed=SPEED, loops=0, symbols=served)
-    config = SimulatorConfig(port=0, source=source, keep_frames=True, start_paused=True)
-    try:
-        async with BybitSimulator(config) as sim:
-            async for started in _start(settings, sim, redis):
-                yield started
-    finally:
-        await _delete_topics(settings)
-        await redis.delete(settings.dlq_stream)
-        await redis.aclose()
-        clickhouse.query(f"DROP DATABASE IF EXISTS {clickhouse.database}")
-        clickhouse.close()
-
-
-async def _start(settings: Settings, sim: BybitSimulator, redis: Redis) -> AsyncIterator[Run]:
-    symbols = _symbols(sim.symbols[:SYMBOL_COUNT])
-    stale = StalenessThresholds(degraded_s=BOOK_STALE_S, critical_s=600.0)
-    ingest_config = IngestConfig(
-        stream=PublicStreamConfig(url=sim.url, backoff_initial_s=0.2),
-        symbols_per_connection=1,
-        staleness=StalenessConfig(by_kind={"orderbook.200": stale}),
-    )
-    health_port = free_port()
-    ingest = IngestService(settings, ingest_config, symbols, health_port=health_port)
-    await ingest.start()
-    names = [settings.scoped(t.name) for t in (*_RECORDED, topics.BOOK_TOP, topics.OPS_CONTROL)]
-    recorder = TopicRecorder(settings, names)
-    await recorder.start()
-    worker = WorkerProcess(
-        settings.web_port,
-        ROOT / ".stack" / "logs" / f"test-worker-{settings.namespace}.log",
-        env={"TRADESTREAM_NAMESPACE": settings.namespace, "TRADESTREAM_PARTITIONS": "4"},
-    )
-    worker.start()
-    pipeline = Pipeline(settings, sim, worker, recorder, f"http://127.0.0.1:{health_port}/health")
-    try:
-        await worker.wait_ready()
-        await eventually(
-            lambda: sum(len(c.topics) for c in sim.hub.connections.values()) == 3 * SYMBOL_COUNT,
-            message="ingest subscribed every topic",
-        )
-        yield Run(pipeline, ingest, ingest_config, redis)
-    finally:
-        await asyncio.to_thread(worker.stop)
-        await recorder.stop()
-        await ingest.stop()
-
-
-_RECORDED = (topics.ORDERBOOK_RAW, topics.TRADES_RAW, topics.TICKERS_RAW)
-
-
-def _symbols(names: tuple[str, ...]) -> SymbolsConfig:
-    return SymbolsConfig(symbols=tuple(SymbolConfig(symbol=name) for name in names))
-
-
-async def _delete_topics(settings: Settings) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        mine = [t for t in await admin.list_topics() if t.startswith(f"{settings.namespace}.")]
-        if mine:
-            await admin.delete_topics(mine)
-    finally:
-        await admin.close()
+    """One pipeline for the whole module."""
+    async with start_run() as started:
+        yield started
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -169,84 +59,6 @@ async def flowing(run: Run) -> AsyncIterator[Pipeline]:
     run.pipeline.sim.resume()
     yield run.pipeline
     run.pipeline.sim.injector.clear()
-
-
-# --- shared checks ---------------------------------------------------------------------------
-
-
-def book_frames_sent(p: Pipeline, symbol: str) -> int:
-    """Count the orderbook frames the simulator has sent for ``symbol`` over every connection."""
-    topic = f"orderbook.200.{symbol}"
-    return sum(conn.log.by_topic[topic] for conn in p.connections(symbol))
-
-
-async def advance(p: Pipeline, symbol: str, frames: int = 20) -> None:
-    """Wait until ``frames`` more orderbook frames of ``symbol`` went out."""
-    target = book_frames_sent(p, symbol) + frames
-    await eventually(
-        lambda: book_frames_sent(p, symbol) >= target, message=f"{symbol} streamed {frames}"
-    )
-
-
-async def settle(run: Run, symbol: str) -> list[tuple[object, ...]]:
-    """Pause the source; check convergence, the book-top trace, the raw topics and ingest.
-
-    Returns the published tops of ``symbol`` for the scenario's own assertions.
-    """
-    p = run.pipeline
-    p.sim.pause()
-    await eventually(
-        lambda: p.converged(symbol, DEPTH), within=20, message=f"{symbol} book re-converged"
-    )
-    await eventually(
-        lambda: p.raw_matches_sent(symbol), within=10, message=f"{symbol} raw topics == sent"
-    )
-    expected = expected_tops(p.raw(BOOK, symbol))
-    await eventually(
-        lambda: len(p.book_tops(symbol)) >= len(expected), message="every book top recorded"
-    )
-    published = [as_top(record) for record in p.book_tops(symbol)]
-    assert published == expected
-    await check_ingest_alive(run)
-    return list(published)
-
-
-async def check_ingest_alive(run: Run) -> None:
-    """Assert ingest's tasks all run and its health view answers with every socket connected."""
-    assert [t.get_name() for t in run.ingest._tasks if t.done()] == []
-    status, health = await run.pipeline.ingest_health()
-    assert status == 200
-    assert all(c["connected"] for c in health["connections"])
-    assert len(health["connections"]) == SYMBOL_COUNT
-
-
-async def counters(p: Pipeline, symbol: str) -> dict[str, int]:
-    """Return the worker's integrity counters of ``symbol``."""
-    book = await p.worker_book(symbol, 1)
-    assert book is not None
-    keys = ("snapshots", "restarts", "deltas", "duplicates", "gaps", "not_ready", "last_u")
-    return {key: int(book[key]) for key in keys}
-
-
-def statuses(tops: list[tuple[object, ...]]) -> list[object]:
-    """Return the status of each published top, collapsing repeats."""
-    collapsed: list[object] = []
-    for top in tops:
-        if not collapsed or collapsed[-1] != top[0]:
-            collapsed.append(top[0])
-    return collapsed
-
-
-def snapshot_us(frames: list[bytes]) -> list[int]:
-    """Return the ``u`` of every snapshot among orderbook frames, in order."""
-    decoded = [orjson.loads(f) for f in frames]
-    return [int(d["data"]["u"]) for d in decoded if d["type"] == "snapshot"]
-
-
-def last_u_before_gap(frames: list[bytes]) -> int:
-    """Return the ``u`` of the last frame before the first jump in ``u``."""
-    us = [int(orjson.loads(f)["data"]["u"]) for f in frames]
-    return next(prev for prev, u in zip(us, us[1:], strict=False) if u > prev + 1)
 
 
 # --- one test per fault ----------------------------------------------------------------------
@@ -289,18 +101,25 @@ async def test_stalled_symbol_is_held_while_the_others_flow_then_catches_up(
     await advance(p, other, 100)
 
     assert book_frames_sent(p, symbol) == sent_at_stall
-    assert p.live_connection(symbol).stats()["held"] > 0
+    held = p.live_connection(symbol).stats()["held"]
+    assert isinstance(held, int)
+    assert held > 0
     await eventually(lambda: _stream_status(p, symbol), message=f"{symbol} reported degraded")
     assert await _stream_status(p, other) is False
-    assert (await counters(p, symbol))["last_u"] == orjson.loads(p.raw(BOOK, symbol)[-1])["data"][
-        "u"
-    ]
+    last_sent = orjson.loads(p.raw(BOOK, symbol)[-1])["data"]["u"]
+    # The worker holds the last frame sent before the stall: held frames are neither lost nor
+    # skipped ahead of.
+    await eventually(lambda: _last_u_is(p, symbol, last_sent), message="worker caught up")
 
     await p.clear(FaultKind.STALL, symbol)
     await advance(p, symbol)
+    assert await _stream_status(p, symbol) is False
     tops = await settle(run, symbol)
     assert statuses(tops) == ["valid"]
-    assert await _stream_status(p, symbol) is False or p.sim.stats()["source"]["paused"]
+
+
+async def _last_u_is(p: Pipeline, symbol: str, u: int) -> bool:
+    return (await counters(p, symbol))["last_u"] == u
 
 
 async def _stream_status(p: Pipeline, symbol: str) -> bool:
@@ -332,9 +151,7 @@ async def test_gap_marks_the_book_invalid_until_a_snapshot_repairs_it(
     assert (await counters(p, symbol))["gaps"] == 1
 
 
-async def test_fresh_snapshot_mid_stream_keeps_the_book_valid(
-    run: Run, flowing: Pipeline
-) -> None:
+async def test_fresh_snapshot_mid_stream_keeps_the_book_valid(run: Run, flowing: Pipeline) -> None:
     symbol = "DOGEUSDT"
     p = flowing
     await advance(p, symbol)
@@ -406,7 +223,7 @@ async def test_duplicated_frames_reach_kafka_twice_and_the_book_ignores_them(
     # Ingest stores frames as received, so the raw topics carry both copies (``settle`` compared
     # them with the sent log, duplicates included); the book drops the repeated ``u``s.
     sent = [f for f in conn.log.kept or [] if f.startswith(b'{"topic"')]
-    doubled = [a for a, b in zip(sent, sent[1:], strict=False) if a == b]
+    doubled = [a for a, b in itertools.pairwise(sent) if a == b]
     assert len(doubled) == 20
     doubled_deltas = [f for f in doubled if b'"delta"' in f and b"orderbook" in f[:40]]
     assert statuses(tops) == ["valid"]
@@ -462,14 +279,13 @@ async def _book_valid(p: Pipeline, symbol: str) -> bool:
     return book is not None and book["status"] == "valid" and book["gaps"] == 1
 
 
-
 async def test_resync_reaches_the_ingest_process_that_owns_the_symbol(
     run: Run, flowing: Pipeline
 ) -> None:
     # Symbols sharded over two ingest processes in one namespace: each must hear every request.
     symbol = SHARDED[0]
     p = flowing
-    second = IngestService(p.settings, run.config, _symbols(SHARDED), health_port=free_port())
+    second = IngestService(p.settings, run.config, symbols_config(SHARDED), health_port=free_port())
     await second.start()
     try:
         await eventually(lambda: len(p.connections(symbol)) == 1, message="second ingest up")

@@ -77,7 +77,7 @@ def ingest_process(
     command = [sys.executable, "-m", "tradestream.cli.main", "ingest", "--url", simulator.url]
     command += ["--health-port", str(port), "--symbols-per-connection", "1"]
     with log_path.open("ab") as log:
-        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     try:
         yield proc, port
     finally:

@@ -1,4 +1,4 @@
-"""Simulator → ingest → Kafka → worker, wired for end-to-end fault tests, and the evidence they read.
+"""Simulator → ingest → Kafka → worker wired for end-to-end fault tests, and the evidence.
 
 The evidence comes from three independent places: what the simulator says it sent (its per
 connection sent log and its own book), what is on the broker (every record of the run, read by
@@ -130,7 +130,9 @@ class Pipeline:
 
     def live_connection(self, symbol: str) -> Connection:
         """Return the open connection that carries ``symbol``."""
-        (conn,) = [c for c in self.sim.hub.connections.values() if f"orderbook.200.{symbol}" in c.topics]
+        (conn,) = [
+            c for c in self.sim.hub.connections.values() if f"orderbook.200.{symbol}" in c.topics
+        ]
         return conn
 
     def sent(self, symbol: str) -> SentFrames:
@@ -187,7 +189,9 @@ class Pipeline:
 
     def book_tops(self, symbol: str) -> list[BookTop]:
         """Return every ``md.book.top`` record of ``symbol``, in order."""
-        return [book_top_decoder.decode(v) for v in self.recorder.values(topics.BOOK_TOP.name, symbol)]
+        return [
+            book_top_decoder.decode(v) for v in self.recorder.values(topics.BOOK_TOP.name, symbol)
+        ]
 
     def resyncs(self, symbol: str) -> list[RequestResync]:
         """Return the resync requests on ``ops.control`` for ``symbol``."""
