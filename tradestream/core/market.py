@@ -37,6 +37,9 @@ class MarketConfig(BaseModel, frozen=True, extra="forbid"):
     features: FeatureConfig = FeatureConfig()
     features_interval_ms: NonNegativeInt = 100
     """Publish a symbol's features at most this often (0 = after every input event)."""
+    stale_after_ms: PositiveInt = 5000
+    """Report a book as ``stale`` when no frame arrived for this long (Bybit pushes
+    depth-200 books every 100 ms, so seconds of silence mean the stream, not the market)."""
     resync_retry_ms: PositiveInt = 5000
     """Ask again for a resync this long after the last request if the book is still unrepaired.
 
@@ -56,7 +59,14 @@ class BookUpdate:
 
 
 class _Tracked:
-    __slots__ = ("book", "features", "features_at", "last_top", "resync_requested_at")
+    __slots__ = (
+        "book",
+        "features",
+        "features_at",
+        "last_recv_ms",
+        "last_top",
+        "resync_requested_at",
+    )
 
     def __init__(self, book: OrderBook, features: FeatureEngine) -> None:
         self.book = book
@@ -64,6 +74,7 @@ class _Tracked:
         self.last_top: tuple[Any, ...] = ()
         self.resync_requested_at: int | None = None
         self.features_at = -(2**62)
+        self.last_recv_ms = 0
 
 
 def decimal_text(value: float) -> str:
@@ -131,6 +142,7 @@ class MarketBooks:
         data = frame.data
         tracked = self._track(data.s, depth_of_topic(frame.topic))
         book = tracked.book
+        tracked.last_recv_ms = recv_ts_ms
         if frame.type == "snapshot":
             outcome = book.on_snapshot(data.u, data.seq, frame.ts, data.b, data.a)
             tracked.resync_requested_at = None
@@ -231,13 +243,21 @@ class MarketBooks:
             produced_ts_ms=self._clock(),
         )
 
+    def staleness(self, symbol: str, now_ms: int) -> tuple[bool, int]:
+        """Return whether a book has been silent too long to trade on, and its age in ms."""
+        age = max(now_ms - self._tracked[symbol].last_recv_ms, 0)
+        return age > self.config.stale_after_ms, age
+
     def status_record(self, symbol: str, top_n: int = 5) -> dict[str, Any]:
         """Describe a book for the status table and web views (JSON-ready)."""
         book = self._tracked[symbol].book
         counters = book.counters
+        stale, age = self.staleness(symbol, self._clock())
         return {
             "symbol": symbol,
             "status": book.status.value,
+            "stale": stale,
+            "age_ms": age,
             "depth": book.depth,
             "last_u": book.last_u,
             "last_seq": book.last_seq,

@@ -24,6 +24,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaTimeoutError
 
+from tradestream.core.errors import HaltError
 from tradestream.web import metrics
 
 log = logging.getLogger(__name__)
@@ -163,9 +164,12 @@ class PartitionBatcher:
         return True
 
     def _rebuild(self, batch: PendingBatch) -> Any:
+        # Same records, timestamps and batch size as the first build, so they fit again.
         builder = self._producer.create_batch()
         for key, value, headers, timestamp_ms in batch.records:
-            builder.append(timestamp=timestamp_ms, key=key, value=value, headers=headers)
+            added = builder.append(timestamp=timestamp_ms, key=key, value=value, headers=headers)
+            if added is None:
+                raise HaltError(f"a re-sent batch for {batch.topic}[{batch.partition}] overflowed")
         return builder
 
     def _on_done(self, batch: PendingBatch, done: Any) -> None:

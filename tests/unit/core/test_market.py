@@ -131,3 +131,15 @@ def test_malformed_frames_raise_bad_input(raw: bytes) -> None:
 )
 def test_decimal_text_is_plain(value: float, text: str) -> None:
     assert decimal_text(value) == text
+
+
+def test_silent_book_is_reported_stale_with_its_age() -> None:
+    now = [1_000]
+    books = MarketBooks(clock=lambda: now[0])
+    books.apply(_frame("snapshot", 10, 100, [["1.0", "1"]], [["1.1", "1"]]), 1_000)
+    assert books.status_record("ABCUSDT")["stale"] is False
+    now[0] = 1_000 + books.config.stale_after_ms + 1
+    record = books.status_record("ABCUSDT")
+    assert record["stale"] is True
+    assert record["age_ms"] == books.config.stale_after_ms + 1
+    assert record["status"] == "valid"
