@@ -32,6 +32,7 @@ from tradestream.core.resilience import (
     Outcome,
     RateLimitRegistry,
     RetryPolicy,
+    SharedRateLimiter,
 )
 from tradestream.exchange.base import Exchange, ExchangeError
 from tradestream.exchange.idempotency import OutcomeStore, RecordedOutcome
@@ -68,6 +69,7 @@ class OrderGateway:
         ms_clock: MsClock,
         sleep: Sleep = asyncio.sleep,
         config: OrderGatewayConfig | None = None,
+        shared_limits: SharedRateLimiter | None = None,
     ) -> None:
         self._exchange = exchange
         self._store = store
@@ -78,6 +80,7 @@ class OrderGateway:
         self._ms_clock = ms_clock
         self._sleep = sleep
         self.config = config or OrderGatewayConfig()
+        self._shared_limits = shared_limits
 
     async def place(self, command: PlaceOrder) -> Order:
         """Place the order of ``command`` at most once; return it in the exchange's state."""
@@ -173,6 +176,12 @@ class OrderGateway:
         while (
             wait := self._limits.try_acquire(EndpointGroup.ORDER_CREATE, key, self._clock())
         ) > 0:
+            await self._sleep(wait)
+        shared = self._shared_limits
+        if shared is None:
+            return
+        # The account-wide bucket in Redis, so other processes' orders count too.
+        while (wait := await shared.try_acquire(key, self._clock())) > 0:
             await self._sleep(wait)
 
 

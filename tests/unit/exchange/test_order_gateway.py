@@ -18,6 +18,8 @@ from tradestream.core.resilience import (
     RateLimitRegistry,
     RetryPolicy,
     RetryPolicyConfig,
+    SharedRateLimiter,
+    TokenBucket,
 )
 from tradestream.exchange.base import ExchangeError
 from tradestream.exchange.idempotency import MemoryIdempotencyStore
@@ -89,6 +91,7 @@ def _gateway(
     *,
     limits: RateLimitRegistry | None = None,
     breaker: CircuitBreaker | None = None,
+    shared_limits: SharedRateLimiter | None = None,
 ) -> OrderGateway:
     return OrderGateway(
         exchange,
@@ -100,6 +103,7 @@ def _gateway(
         ms_clock=time.ms,
         sleep=time.sleep,
         config=OrderGatewayConfig(query_delay_s=QUERY_DELAY_S),
+        shared_limits=shared_limits,
     )
 
 
@@ -200,3 +204,28 @@ async def test_a_refusal_rejects_without_resending(
     assert order.status is OrderStatus.REJECTED
     assert exchange.place_calls == 1
     assert time.sleeps == []
+
+
+class SharedBucket:
+    """An account-wide bucket as other processes see it: in-process here, Redis live."""
+
+    def __init__(self, rate_per_s: float, burst: float) -> None:
+        self.bucket = TokenBucket(rate_per_s, burst)
+        self.keys: list[str] = []
+
+    async def try_acquire(self, key: str, now: float) -> float:
+        self.keys.append(key)
+        return self.bucket.try_acquire(now)
+
+
+async def test_shared_rate_limit_is_waited_out_through_the_injected_sleep(
+    exchange: ScriptedPaper, time: FakeTime, make_place: PlaceFactory
+) -> None:
+    shared = SharedBucket(rate_per_s=1, burst=1)
+    shared.bucket.try_acquire(time.now)  # another process just used the only token
+    gateway = _gateway(exchange, time, shared_limits=shared)
+    order = await gateway.place(make_place(price="64000"))
+    assert order.status is OrderStatus.SUBMITTED
+    assert time.sleeps == [pytest.approx(1.0)]
+    assert exchange.place_calls == 1
+    assert len(shared.keys) == 2

@@ -31,7 +31,12 @@ from tradestream.core.resilience.retry import (
     RetryPolicy,
     RetryPolicyConfig,
 )
-from tradestream.core.resilience.token_bucket import KeyedTokenBuckets, RateLimiter, TokenBucket
+from tradestream.core.resilience.token_bucket import (
+    KeyedTokenBuckets,
+    RateLimiter,
+    SharedRateLimiter,
+    TokenBucket,
+)
 
 __all__ = [
     "RET_CODES",
@@ -51,6 +56,7 @@ __all__ = [
     "RetryDecision",
     "RetryPolicy",
     "RetryPolicyConfig",
+    "SharedRateLimiter",
     "TokenBucket",
     "classify_http_status",
     "classify_ret_code",

@@ -11,9 +11,17 @@ from typing import Protocol
 
 
 class RateLimiter(Protocol):
-    """Grant or defer one request per call; Redis-backed buckets can implement this later."""
+    """Grant or defer one request per call, in this process."""
 
     def try_acquire(self, key: str, now: float) -> float:
+        """Take one token for ``key``: return 0.0 if granted, else the seconds to wait."""
+        ...
+
+
+class SharedRateLimiter(Protocol):
+    """Grant or defer one request per call across processes (e.g. a Redis-backed bucket)."""
+
+    async def try_acquire(self, key: str, now: float) -> float:
         """Take one token for ``key``: return 0.0 if granted, else the seconds to wait."""
         ...
 
