@@ -13,10 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from pydantic import BaseModel, NonNegativeInt, PositiveInt
 
 from tradestream.core.errors import BadInputError
-from tradestream.core.features import FeatureConfig, FeatureEngine
+from tradestream.core.features import FeatureEngine
+from tradestream.core.market_config import MarketConfig
 from tradestream.core.order_book import BookStatus, DeltaOutcome, OrderBook
 from tradestream.schemas.bybit import (
     OrderbookFrame,
@@ -27,24 +27,19 @@ from tradestream.schemas.bybit import (
 )
 from tradestream.schemas.market import BookTop, Features, RequestResync
 
+__all__ = [
+    "BookUpdate",
+    "Clock",
+    "MarketBooks",
+    "MarketConfig",
+    "decimal_text",
+    "decode_orderbook",
+    "decode_trades",
+    "names_id",
+]
+
 Clock = Callable[[], int]
 _INVALIDATING = frozenset({DeltaOutcome.GAP, DeltaOutcome.SEQ_REGRESSION, DeltaOutcome.CROSSED})
-
-
-class MarketConfig(BaseModel, frozen=True, extra="forbid"):
-    """What the market agent computes and how often it publishes features."""
-
-    features: FeatureConfig = FeatureConfig()
-    features_interval_ms: NonNegativeInt = 100
-    """Publish a symbol's features at most this often (0 = after every input event)."""
-    stale_after_ms: PositiveInt = 5000
-    """Report a book as ``stale`` when no frame arrived for this long (Bybit pushes
-    depth-200 books every 100 ms, so seconds of silence mean the stream, not the market)."""
-    resync_retry_ms: PositiveInt = 5000
-    """Ask again for a resync this long after the last request if the book is still unrepaired.
-
-    A request can be lost (ingest not yet listening, restarting, or the socket between its
-    unsubscribe and subscribe); asking only once would leave the book invalid for good."""
 
 
 @dataclass(slots=True)
