@@ -167,12 +167,17 @@ class Ingestor:
         await self.resync(symbol)
 
     async def resync(self, symbol: str) -> bool:
-        """Resubscribe a symbol's topics so the exchange sends fresh snapshots."""
+        """Resubscribe a symbol's order book so the exchange sends a fresh snapshot.
+
+        Only the book topic: trades and tickers have no state to repair, and unsubscribing them
+        would lose the trades printed between the unsubscribe and the subscribe.
+        """
         client = self._client_by_symbol.get(symbol)
         if client is None:
             return False
+        books = [t for t in self._topics_by_symbol[symbol] if t.startswith("orderbook.")]
         metrics.ingest_resubscribes.labels(symbol=symbol).inc()
-        return await client.resubscribe(self._topics_by_symbol[symbol])
+        return await client.resubscribe(books)
 
     async def pump(self) -> None:
         """Move frames from the buffer to Kafka, one batch per partition a round."""

@@ -133,3 +133,18 @@ def _overflows(symbol: str) -> float:
         "tradestream_ingest_overflow_total", {"symbol": symbol}
     )
     return value or 0.0
+
+
+async def test_resync_resubscribes_only_the_order_book(monkeypatch: pytest.MonkeyPatch) -> None:
+    made = Rig()
+    asked: list[list[str]] = []
+
+    async def resubscribe(topics: list[str]) -> bool:
+        asked.append(list(topics))
+        return True
+
+    client = next(c for c in made.ingestor.clients if "orderbook.200.ETHUSDT" in c.topics)
+    monkeypatch.setattr(client, "resubscribe", resubscribe)
+    assert await made.ingestor.resync("ETHUSDT") is True
+    assert asked == [["orderbook.200.ETHUSDT"]]
+    assert await made.ingestor.resync("XRPUSDT") is False
