@@ -32,7 +32,11 @@ test-integration: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/tradestream demo
 
+# Benchmarks need the outside peers (order-book C extension, sortedcontainers, nautilus_trader)
+# and the local stack (ingest, pipeline). Results: bench/results/*.json.
 bench: $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/tradestream stack up
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 stack-up: $(STAMP)
