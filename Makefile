@@ -4,8 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The mypyc-compiled hot path (see setup.py), built outside the source tree so that no .so ever
+# shadows a .py in tradestream/; bench/cext_market.py (the C-extension peer) is compiled beside it.
+BUILD := bench/.build
+HOT_PATH := setup.py $(wildcard tradestream/core/*.py tradestream/core/features/*.py)
 
-.PHONY: venv lint test test-unit test-integration demo bench stack-up stack-down clean
+.PHONY: venv lint test test-unit test-compiled test-integration demo bench compiled stack-up \
+	stack-down clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +30,23 @@ test: $(STAMP)
 test-unit: $(STAMP)
 	$(BIN)/pytest tests/unit -q
 
+$(BUILD)/.built: $(STAMP) $(HOT_PATH) bench/cext_market.py
+	rm -rf $(BUILD) build/compiled build/bench-peer
+	TRADESTREAM_COMPILE=1 $(BIN)/python setup.py -q build --build-base build/compiled \
+		--build-lib $(BUILD) 2>&1 | grep -v -e '^cc1: note' -e 'Treating generator' || true
+	mkdir -p build/bench-peer
+	cd build/bench-peer && MYPYPATH=../.. ../../$(BIN)/mypyc ../../bench/cext_market.py >/dev/null
+	mv build/bench-peer/cext_market.*.so $(BUILD)/
+	PYTHONPATH=$(BUILD) $(BIN)/python -P -c 'import tradestream.core.market as m; \
+		assert not m.__file__.endswith(".py"), m.__file__'
+	@touch $@
+
+compiled: $(BUILD)/.built
+
+# The core unit tests against the compiled build (its modules first on the path).
+test-compiled: $(BUILD)/.built
+	$(BIN)/pytest tests/unit/core -q -p no:cacheprovider -o pythonpath="$(BUILD) ."
+
 test-integration: $(STAMP)
 	$(BIN)/tradestream stack up
 	$(BIN)/pytest tests/integration -q
@@ -34,7 +56,8 @@ demo: $(STAMP)
 
 # Benchmarks need the outside peers (order-book C extension, sortedcontainers, nautilus_trader)
 # and the local stack (ingest, pipeline). Results: bench/results/*.json.
-bench: $(STAMP)
+# Every bench times the interpreted package and the compiled build (bench/harness.py).
+bench: $(STAMP) $(BUILD)/.built
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/tradestream stack up
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
@@ -46,4 +69,4 @@ stack-down: $(STAMP)
 	$(BIN)/tradestream stack down
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(BUILD) build

@@ -2,21 +2,23 @@
 
 Everything else about the package is in ``pyproject.toml``. Without the variable (the default,
 ``pip install -e '.[dev]'``, CI) the package is pure Python, so an edited ``.py`` always takes
-effect. The compiled build needs mypy importable, so build it without isolation and outside the
-source tree, never in place (a ``.so`` beside a ``.py`` shadows it), e.g. as ``make bench`` does::
+effect. The compiled build needs mypy importable and must land outside the source tree (a
+``.so`` beside a ``.py`` shadows it; editable and ``--inplace`` builds are refused), e.g. as
+``make compiled`` does::
 
-    TRADESTREAM_COMPILE=1 .venv/bin/pip install --no-build-isolation --no-deps \
-        --target bench/.build .
+    TRADESTREAM_COMPILE=1 .venv/bin/python setup.py build --build-base build/compiled \
+        --build-lib bench/.build
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 from setuptools import setup
 
 # The per-message path of the market agent: book, features, and the glue that drives them.
-# Modules holding pydantic models other than market.py's config are left interpreted.
+# Modules defining pydantic models (config.py, market_config.py) stay interpreted.
 COMPILED = [
     "tradestream/core/order_book.py",
     "tradestream/core/market.py",
@@ -29,11 +31,16 @@ COMPILED = [
     "tradestream/core/features/engine.py",
 ]
 
+# Commands that would put the extensions beside the sources (editable installs, --inplace).
+IN_PLACE = {"develop", "editable_wheel", "--inplace", "-i"}
+
 
 def ext_modules() -> list[object]:
     """Return the mypyc extensions when ``TRADESTREAM_COMPILE=1``, else none."""
     if os.environ.get("TRADESTREAM_COMPILE") != "1":
         return []
+    if IN_PLACE.intersection(sys.argv):
+        sys.exit("TRADESTREAM_COMPILE=1 builds out of tree only: an in-place .so shadows its .py")
     from mypyc.build import mypycify  # noqa: PLC0415  (only the compiled build needs mypy)
 
     return list(mypycify(COMPILED, opt_level="3", target_dir="build/mypyc"))

@@ -293,13 +293,9 @@ def time_decode(decoder: msgspec.json.Decoder[Any], raw: list[bytes], repeats: i
     return harness.best_of(repeats, run)
 
 
-def main() -> None:
-    """Time every candidate on the same decoded stream and write bench/results/book.json."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--loops", type=int, default=5, help="replays of the recording")
-    parser.add_argument("--repeats", type=int, default=5, help="runs per candidate, best kept")
-    args = parser.parse_args()
-    raw = harness.looped(harness.recorded_frames(), args.loops)
+def measure(loops: int, repeats: int) -> dict[str, Any]:
+    """Time every candidate on this process's variant of the package (only ours differs)."""
+    raw = harness.looped(harness.recorded_frames(), loops)
     frames: Any = [text_decoder.decode(r) for r in raw]
     parsed = [orderbook_decoder.decode(r) for r in raw]
     candidates: dict[str, Callable[[str], Candidate]] = {
@@ -312,27 +308,42 @@ def main() -> None:
     if nautilus is not None:
         candidates[f"nautilus_trader {nautilus_note} OrderBook L2_MBP"] = nautilus
     results = {
-        name: harness.best_of(args.repeats, lambda f=factory: run_candidate(f, frames))
+        name: harness.best_of(repeats, lambda f=factory: run_candidate(f, frames))
         for name, factory in candidates.items()
     }
     results["ours + float levels (production decoder)"] = harness.best_of(
-        args.repeats, lambda: run_candidate(Ours, parsed)
+        repeats, lambda: run_candidate(Ours, parsed)
     )
+    return {
+        "messages_per_run": len(frames),
+        "shared_decode_not_included": time_decode(text_decoder, raw, repeats),
+        "production_decode_float_levels": time_decode(orderbook_decoder, raw, repeats),
+        "nautilus_trader": nautilus_note,
+        "candidates": results,
+    }
+
+
+def main() -> None:
+    """Time every candidate on both variants and write bench/results/book.json."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loops", type=int, default=5, help="replays of the recording")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per candidate, best kept")
+    args = parser.parse_args()
+    if harness.child_variant() is not None:
+        harness.emit(measure(args.loops, args.repeats))
+        return
+    argv = ["--loops", str(args.loops), "--repeats", str(args.repeats)]
     harness.write_report(
         "book",
         {
             **harness.environment(),
             "what": "µs per message: book apply (snapshot/delta, level strings parsed by the "
             "candidate) + best 10 levels per side; msgspec decode done once before timing",
-            "messages_per_run": len(frames),
             "loops": args.loops,
             "repeats": args.repeats,
             "msgspec": msgspec.__version__,
-            "shared_decode_not_included": time_decode(text_decoder, raw, args.repeats),
-            "production_decode_float_levels": time_decode(orderbook_decoder, raw, args.repeats),
             "final_books_checked": "all candidates equal the known final best bid/ask",
-            "nautilus_trader": nautilus_note,
-            "candidates": results,
+            "variants": harness.run_variants(__file__, argv),
         },
     )
 

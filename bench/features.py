@@ -6,7 +6,8 @@ microseconds per event for ``on_book`` and ``on_trade``, each alone and followed
 vector (``values()`` or ``fill()``), and two hot-path kernels (the snapshot features and the
 multi-level OFI) in plain Python against numpy versions of the same formulas, which is how the
 hot path's implementation was chosen.
-Each timing runs ``--repeats`` times and the least noisy run (lowest means) is kept.
+Each timing runs ``--repeats`` times and the least noisy run (lowest means) is kept, on the
+interpreted package and on the mypyc-compiled build (``harness.run_variants``).
 
 Usage: ``.venv/bin/python bench/features.py [--loops N] [--repeats N] [--out PATH]``
 """
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import harness
 import numpy as np
 
 from tradestream.core.features import FeatureConfig, FeatureEngine
@@ -243,30 +245,40 @@ def best_of(repeats: int, run: Callable[[], dict[str, dict[str, float]]]) -> dic
     return min(runs, key=lambda result: sum(part["mean_us"] for part in result.values()))
 
 
+def measure(loops: int, repeats: int) -> dict[str, Any]:
+    """Run every timing on this process's variant of the package."""
+    recording = find_recording()
+    stream = looped(load_events(recording), loops)
+    books = [event for kind, event in stream if kind == "book"]
+    return {
+        "recording": recording.name,
+        "features": len(FeatureEngine()),
+        "read=values()": best_of(repeats, lambda: time_engine(stream, "values")),
+        "read=fill()": best_of(repeats, lambda: time_engine(stream, "fill")),
+        "read=nothing": best_of(repeats, lambda: time_engine(stream, "none")),
+        "kernels_python_vs_numpy": best_of(repeats, lambda: time_kernels(books)),
+    }
+
+
 def main() -> None:
-    """Run every timing and write the JSON report."""
+    """Run every timing on the interpreted and the compiled package; write the JSON report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loops", type=int, default=20, help="replays of the recording")
     parser.add_argument("--repeats", type=int, default=5, help="runs per timing, best kept")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "features.json")
     args = parser.parse_args()
-    recording = find_recording()
-    stream = looped(load_events(recording), args.loops)
-    books = [event for kind, event in stream if kind == "book"]
-    engine = FeatureEngine()
+    if harness.child_variant() is not None:
+        harness.emit(measure(args.loops, args.repeats))
+        return
+    argv = ["--loops", str(args.loops), "--repeats", str(args.repeats)]
     results = {
-        "recording": recording.name,
         "symbol": SYMBOL,
         "levels": DEPTH,
-        "features": len(engine),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "machine": platform.machine(),
         "repeats": args.repeats,
-        "read=values()": best_of(args.repeats, lambda: time_engine(stream, "values")),
-        "read=fill()": best_of(args.repeats, lambda: time_engine(stream, "fill")),
-        "read=nothing": best_of(args.repeats, lambda: time_engine(stream, "none")),
-        "kernels_python_vs_numpy": best_of(args.repeats, lambda: time_kernels(books)),
+        "variants": harness.run_variants(__file__, argv),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")

@@ -3,12 +3,19 @@
 Not a benchmark itself (``make bench`` runs it as a no-op). Timings are per message with
 ``perf_counter_ns``; each run is repeated and the run with the lowest mean is kept, which is the
 least disturbed by other processes on a shared machine.
+
+Each benchmark runs twice, in child processes: on the interpreted package (the editable install)
+and on the mypyc-compiled build in ``bench/.build`` (``make bench`` builds it, see ``setup.py``).
+Its report keeps both under ``variants``; a ratio between two paths is only read within one
+variant's run.
 """
 
 from __future__ import annotations
 
 import gzip
+import importlib
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -20,7 +27,13 @@ from typing import Any
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+BENCH = ROOT / "bench"
+RESULTS = BENCH / "results"
+BUILD = BENCH / ".build"
+VARIANT_ENV = "TRADESTREAM_BENCH_VARIANT"
+VARIANTS = ("interpreted", "compiled")
+# A module of the compiled hot path: it is an extension module exactly in the compiled build.
+PROBE = "tradestream.core.features.engine"
 FIXTURES = ROOT / "tests" / "fixtures" / "bybit"
 OB200 = FIXTURES / "BTCUSDT-ETHUSDT-SOLUSDT-DOGEUSDT_2026-08-09_linear_ob200.ndjson.gz"
 FINAL_BOOKS = {
@@ -105,3 +118,41 @@ def looped(frames: Iterable[bytes], loops: int) -> list[bytes]:
                 shifted["cts"] = frame["cts"] + k * span
             out.append(orjson.dumps(shifted))
     return out
+
+
+def child_variant() -> str | None:
+    """Return the variant this process times, or None in the parent that starts the children.
+
+    A child checks that it imports what it claims: the compiled build, or the ``.py`` sources.
+    """
+    variant = os.environ.get(VARIANT_ENV)
+    if variant is None:
+        return None
+    origin = importlib.import_module(PROBE).__file__ or ""
+    if origin.endswith(".py") == (variant == "compiled"):
+        sys.exit(f"{variant} run imports {PROBE} from {origin}")
+    return variant
+
+
+def run_variants(script: str, argv: list[str]) -> dict[str, Any]:
+    """Run ``script`` once per variant in a child process; return each child's JSON by variant.
+
+    ``-P`` keeps the script's folder off the front of ``sys.path``, so that a compiled bench
+    module in ``bench/.build`` is not shadowed by its source beside the script.
+    """
+    results: dict[str, Any] = {}
+    for variant in VARIANTS:
+        path = [str(BUILD), str(BENCH)] if variant == "compiled" else [str(BENCH)]
+        if variant == "compiled" and not BUILD.exists():
+            results[variant] = {"skipped": f"{BUILD} not built: run `make bench`"}
+            continue
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path), VARIANT_ENV: variant}
+        command = [sys.executable, "-P", script, *argv]
+        done = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True, check=True)  # noqa: S603
+        results[variant] = json.loads(done.stdout)
+    return results
+
+
+def emit(result: dict[str, Any]) -> None:
+    """Hand a child's figures to the parent on stdout."""
+    print(json.dumps(result))

@@ -9,11 +9,15 @@ encoded to JSON with msgspec, as the agent does before sending. Two modes:
 - ``as_the_agent_runs``: ``features_interval_ms=100`` (the default config): features at most
   every 100 ms of exchange time per symbol, BookTop only when the top changed.
 
-The same path is also built on the ``order-book`` C extension (cryptofeed's book): identical
-decode, integrity rules, features and records, only the book sides differ, so the ratio isolates
-the book. The target (issue "Order books and microstructure features at full speed") is ≤ 10 µs
-per message and ≥ 1.2x the C-extension path. The top-N read is the feature engine's
-``levels`` (20 per side), a superset of the top 10.
+The same path is also built on the ``order-book`` C extension (cryptofeed's book,
+``cext_market.py``): identical decode, integrity rules, features and records, only the book sides
+differ, so the ratio isolates the book. The target (issue "Order books and microstructure features
+at full speed") is ≤ 10 µs per message and ≥ 1.2x the C-extension path. The top-N read is the
+feature engine's ``levels`` (20 per side), a superset of the top 10.
+
+Both paths run on the interpreted package and on the mypyc-compiled build (``harness``), where
+the C-extension path's glue and our code it shares are compiled too; ``side_by_side`` lines the
+six figures up per mode.
 
 Usage: ``.venv/bin/python bench/market_path.py [--loops N] [--repeats N]``
 """
@@ -26,76 +30,17 @@ from typing import Any
 
 import harness
 import msgspec
-import order_book
+from cext_market import CExtMarketBooks
 
-from tradestream.core.market import MarketBooks, MarketConfig, _Tracked
-from tradestream.core.order_book import Level, OrderBook
+from tradestream.core.market import MarketBooks, MarketConfig
 
 MODES = {"every_message": 0, "as_the_agent_runs": 100}
 
 
-class CExtSide:
-    """A book side on the C extension's sorted dict, with our ``BookSide`` interface."""
-
-    def __init__(self, *, is_bid: bool, view: int) -> None:
-        self._order = "DESC" if is_bid else "ASC"
-        self._view = view
-        self.levels = order_book.SortedDict(ordering=self._order, max_depth=view)
-
-    def clear(self) -> None:
-        self.levels = order_book.SortedDict(ordering=self._order, max_depth=self._view)
-
-    def apply(self, levels: list[Level]) -> None:
-        side = self.levels
-        for price_text, size_text in levels:
-            price = float(price_text)
-            size = float(size_text)
-            if size == 0.0:
-                if price in side:
-                    del side[price]
-            else:
-                side[price] = size
-
-    def cap(self, depth: int) -> None:
-        # max_depth limits the view, not storage; Bybit's ob200 never exceeds 200 levels.
-        return
-
-    def best(self) -> tuple[float, float] | None:
-        return self.levels.index(0) if len(self.levels) else None
-
-    def top(self, n: int) -> list[tuple[float, float]]:
-        return self.levels.to_list()[:n]
+Books = type[MarketBooks] | type[CExtMarketBooks]
 
 
-class CExtOrderBook(OrderBook):
-    """Our integrity logic (u/seq continuity, crossed check) over C-extension sides."""
-
-    def __init__(self, symbol: str, depth: int, view: int) -> None:
-        super().__init__(symbol, depth)
-        self.bids: Any = CExtSide(is_bid=True, view=view)
-        self.asks: Any = CExtSide(is_bid=False, view=view)
-
-
-class CExtMarketBooks(MarketBooks):
-    """``MarketBooks`` whose books are ``CExtOrderBook``; everything else is inherited."""
-
-    def _track(self, symbol: str, depth: int) -> _Tracked:
-        tracked = self._tracked.get(symbol)
-        if tracked is None:
-            tracked = super()._track(symbol, depth)
-            tracked.book = CExtOrderBook(symbol, depth, self._levels)
-        return tracked
-
-    def _feed_book(self, tracked: _Tracked, ts_ms: int) -> None:
-        # to_list() returns the best `levels` (the view depth) as (price, size) tuples.
-        book: Any = tracked.book
-        bids, asks = book.bids.levels.to_list(), book.asks.levels.to_list()
-        bid_px, bid_sz = zip(*bids, strict=True) if bids else ((), ())
-        ask_px, ask_sz = zip(*asks, strict=True) if asks else ((), ())
-        tracked.features.on_book(ts_ms, bid_px, bid_sz, ask_px, ask_sz)
-
-
-def run_path(factory: type[MarketBooks], interval_ms: int, raw: list[bytes]) -> list[int]:
+def run_path(factory: Books, interval_ms: int, raw: list[bytes]) -> list[int]:
     """Replay the frames through fresh books, timing apply + encode of each message."""
     books = factory(clock=lambda: 0, config=MarketConfig(features_interval_ms=interval_ms))
     encode = msgspec.json.Encoder().encode
@@ -115,7 +60,7 @@ def run_path(factory: type[MarketBooks], interval_ms: int, raw: list[bytes]) -> 
     return samples
 
 
-def check_final(books: MarketBooks) -> None:
+def check_final(books: MarketBooks | CExtMarketBooks) -> None:
     """Fail loudly unless the final books match the recording's known best bid/ask."""
     for symbol, (bid, ask) in harness.FINAL_BOOKS.items():
         book = books.book(symbol)
@@ -156,26 +101,57 @@ def time_mode(interval_ms: int, raw: list[bytes], repeats: int) -> dict[str, Any
     }
 
 
+def measure(loops: int, repeats: int) -> dict[str, Any]:
+    """Time both modes on this process's variant of the package."""
+    raw = harness.looped(harness.recorded_frames(), loops)
+    return {
+        "messages_per_run": len(raw),
+        "features": len(MarketBooks(clock=lambda: 0).feature_names),
+        "modes": {mode: time_mode(interval, raw, repeats) for mode, interval in MODES.items()},
+    }
+
+
+def side_by_side(variants: dict[str, Any]) -> dict[str, Any]:
+    """Line up p50/p99 of both paths in both variants, per mode."""
+    table: dict[str, Any] = {}
+    for mode in MODES:
+        row: dict[str, Any] = {}
+        for variant, result in variants.items():
+            if "modes" not in result:
+                continue
+            timed = result["modes"][mode]
+            for path in ("ours", "order_book_c_extension"):
+                figures = timed[path]
+                row[f"{path} {variant}"] = {
+                    "p50_us": figures["p50_us"],
+                    "p99_us": figures["p99_us"],
+                }
+            row[f"speedup_vs_c_extension_p50 {variant}"] = timed["speedup_vs_c_extension_p50"]
+        table[mode] = row
+    return table
+
+
 def main() -> None:
-    """Time both modes and write bench/results/market_path.json."""
+    """Time both modes on both variants and write bench/results/market_path.json."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loops", type=int, default=5, help="replays of the recording")
     parser.add_argument("--repeats", type=int, default=5, help="runs per path, best kept")
     args = parser.parse_args()
-    raw = harness.looped(harness.recorded_frames(), args.loops)
+    if harness.child_variant() is not None:
+        harness.emit(measure(args.loops, args.repeats))
+        return
+    argv = ["--loops", str(args.loops), "--repeats", str(args.repeats)]
+    variants = harness.run_variants(__file__, argv)
     harness.write_report(
         "market_path",
         {
             **harness.environment(),
             "what": "µs per order-book message: MarketBooks.apply (decode + book + top-20 + "
             "features + records) + msgspec JSON encode of every record produced",
-            "messages_per_run": len(raw),
             "loops": args.loops,
             "repeats": args.repeats,
-            "features": len(MarketBooks(clock=lambda: 0).feature_names),
-            "modes": {
-                mode: time_mode(interval, raw, args.repeats) for mode, interval in MODES.items()
-            },
+            "side_by_side": side_by_side(variants),
+            "variants": variants,
         },
     )
 

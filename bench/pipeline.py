@@ -446,20 +446,35 @@ async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
         "TRADESTREAM_CONFIG_DIR": str(ROOT / "config"),
     }
     worker = WorkerProcess(settings.web_port, log, env=env)
+    sinks = None
+    if args.separate_sinks:
+        # The sink agents in a worker of their own; the measured worker runs the market role only.
+        worker = WorkerProcess(settings.web_port, log, env={**env, "TRADESTREAM_ROLES": "market"})
+        sinks_env = {**env, "TRADESTREAM_ROLES": "sinks"}
+        sinks = WorkerProcess(free_port(), log.with_suffix(".sinks.log"), env=sinks_env)
     try:
         await ensure_topics(settings)
         # The paced window continues the stream where the backlog ends (u, seq and time go on).
         paced = args.rate * args.seconds
         backlog, window = frames[: max(len(frames) - paced, paced)], frames[-paced:]
         await produce_all(settings, backlog)
+        if sinks is not None:
+            sinks.start()
         throughput = await measure_throughput(settings, worker, backlog)
         latency = await measure_latency(settings, worker, window, args.rate, args.seconds)
     finally:
         await asyncio.to_thread(worker.stop)
+        if sinks is not None:
+            await asyncio.to_thread(sinks.stop)
         await clean_up(settings)
     secret = {"clickhouse_password", "postgres_dsn", "redis_url"}
     secret_free = settings.model_dump(mode="json", exclude=secret)
-    return {"throughput": throughput, "latency": latency, "worker_settings": secret_free}
+    return {
+        "throughput": throughput,
+        "latency": latency,
+        "sinks_in_separate_worker": sinks is not None,
+        "worker_settings": secret_free,
+    }
 
 
 def main() -> None:
@@ -470,6 +485,9 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=10_000, help="paced msgs/s for latency")
     parser.add_argument("--seconds", type=int, default=20, help="length of the paced window")
     parser.add_argument("--frames", type=int, default=0, help="use only the first N (0: all)")
+    parser.add_argument(
+        "--separate-sinks", action="store_true", help="run the sink agents in a second worker"
+    )
     parser.add_argument("--regenerate", action="store_true", help="record the stream again")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "pipeline.json")
     args = parser.parse_args()

@@ -1,7 +1,9 @@
 """The one Faust app of tradestream: ``faust -A tradestream.app worker`` runs it.
 
 Values and keys travel as raw bytes; each agent decodes with msgspec where it needs to, which is
-several times cheaper than Faust's model codecs on the market-data hot path.
+several times cheaper than Faust's model codecs on the market-data hot path. ``Settings.roles``
+decides what the worker runs: the market engine (a service with its own consumer, see
+``agents/market_engine.py``) and the book status agent, the ClickHouse sink agents, or both.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ def _broker_url(bootstrap: str) -> str:
 
 
 app = faust.App(
-    settings.group_id,
+    settings.faust_app_id,
     broker=_broker_url(settings.kafka_bootstrap),
     store="memory://",
     topic_partitions=settings.partitions,
@@ -37,8 +39,13 @@ app = faust.App(
     autodiscover=False,
 )
 
-# Register agents, tables and views on import: the Faust CLI only imports this module.
-from tradestream.agents import market, sinks  # noqa: E402
+# Register the worker's roles, tables and views on import: the Faust CLI only imports this module.
+from tradestream.agents import market_worker, sinks  # noqa: E402
 from tradestream.web import views  # noqa: E402
 
-__all__ = ["app", "market", "settings", "sinks", "views"]
+if "market" in settings.roles:
+    market_worker.register()
+if "sinks" in settings.roles:
+    sinks.register()
+
+__all__ = ["app", "market_worker", "settings", "sinks", "views"]

@@ -1,148 +1,168 @@
-"""The market agent: keep each symbol's book and features from raw frames and publish them.
+"""The market engine's work on one fetched batch: keep books and features, queue what changed.
 
-The agent takes its events in batches of whatever has arrived (at most ``market_batch_size``,
-waiting at most ``market_batch_ms`` for more), so Faust's per-iteration machinery and the awaits
-are paid per batch rather than per frame. Within a batch:
-
-- each event is processed synchronously inside its own error boundary (``dead_letter_for``): a bad
-  frame becomes a dead letter and the rest of the batch goes on; a ``HaltError`` stops the worker
-  with the batch unacknowledged;
-- the records an event yields go to an ``Outbox`` in order and are handed to the producer after
-  the batch, straight to ``app.producer`` (no per-record Faust future or sensor): Faust flushes
-  that producer before it commits any offset, so an input is never committed before its outputs;
-- the events are acknowledged only after the batch's records and dead letters are sent;
-- each event is made the stream's current event while it is processed, as in Faust's own
-  iteration, so the book status table writes its changelog to that event's partition.
+``MarketBatches.process`` is synchronous and does no I/O: each raw record is applied to the
+symbol's book or feature engine inside its own error boundary (``dead_letter_for``): a bad frame
+becomes a dead letter and the rest of the batch goes on; a ``HaltError`` propagates and stops the
+worker with the batch uncommitted. What a record changes (book top, features, resync request,
+book status) is appended straight to the per-partition record batch of its output topic
+(``streams/record_batches.py``), partitioned by murmur2 of the symbol like the default
+partitioner, so the outputs stay co-partitioned with the raw topics. ``MarketEngine``
+(``agents/market_engine.py``) sends those batches and commits the inputs once they are acknowledged.
 
 Book tops and features carry headers ``produced_ts_us`` and, if the input had one, ``recv_ts_us``,
 so receive → produced latency can be measured below a millisecond.
+
+A book's status goes to ``md.book.status`` (compacted) on every change and at most every
+``book_status_interval_ms`` per symbol; the ``record_book_status`` agent keeps the
+``book_status_by_symbol`` table from it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from tradestream.agents.boundary import dead_letter_for, send_dead_letters
-from tradestream.agents.channels import (
-    BOOK_TOP_NAME,
-    CONTROL_NAME,
-    FEATURES_NAME,
-    TRADES_RAW_NAME,
-    market_raw_topics,
-)
-from tradestream.agents.events import receive_stamps
-from tradestream.agents.resources import dead_letter_queue
-from tradestream.app import app, settings
-from tradestream.core.clock import now_ms, now_us
+import msgspec
+
+from tradestream.agents.boundary import dead_letter_for
+from tradestream.config.settings import Settings
 from tradestream.core.errors import HaltError
-from tradestream.core.market import BookUpdate, MarketBooks, MarketConfig
+from tradestream.core.market import BookUpdate, MarketBooks
 from tradestream.core.order_book import DeltaOutcome
 from tradestream.schemas.market import book_top_encoder
 from tradestream.sinks.dead_letters import DeadLetter
-from tradestream.streams.producer import PRODUCED_TS_US_HEADER, RECV_TS_US_HEADER
-from tradestream.tables.books import book_status_by_symbol
+from tradestream.streams import topics
+from tradestream.streams.partitioning import partition_for_key
+from tradestream.streams.producer import PRODUCED_TS_US_HEADER, RECV_TS_HEADER, RECV_TS_US_HEADER
+from tradestream.streams.record_batches import PartitionBatcher, PartitionSlot
 from tradestream.web import metrics
 
-books = MarketBooks(
-    clock=now_ms, config=MarketConfig(features_interval_ms=settings.features_interval_ms)
-)
-_checkpointed_at: dict[str, tuple[int, str]] = {}
 _encode = book_top_encoder.encode
+_encode_json = msgspec.json.encode
 _frames_by_outcome = {o: metrics.book_frames.labels(outcome=o.value) for o in DeltaOutcome}
-Record = tuple[str, bytes, bytes, list[tuple[str, bytes]] | None]
 
 
-class Outbox:
-    """Records of one batch, in the order they were made, until they are handed to Kafka."""
-
-    __slots__ = ("records",)
-
-    def __init__(self) -> None:
-        self.records: list[Record] = []
-
-    def add(self, topic: str, key: bytes, value: bytes, recv_us: bytes | None = None) -> None:
-        """Queue a record, stamped with its µs produce time (and receive time if known)."""
-        headers = [(PRODUCED_TS_US_HEADER, b"%d" % now_us())]
-        if recv_us is not None:
-            headers.append((RECV_TS_US_HEADER, recv_us))
-        self.records.append((topic, key, value, headers))
-
-    async def send(self) -> None:
-        """Hand every queued record to the producer (buffered; flushed before any commit)."""
-        producer = app.producer
-        for topic, key, value, headers in self.records:
-            await producer.send(topic, key, value, None, None, headers)
-        self.records.clear()
+def record_stamps(record: Any) -> tuple[int, bytes | None]:
+    """Return a raw record's receive time in ms (else its Kafka timestamp) and its µs stamp."""
+    ms: int | None = None
+    us: bytes | None = None
+    for name, value in record.headers or ():
+        if name == RECV_TS_HEADER:
+            ms = int(value)
+        elif name == RECV_TS_US_HEADER:
+            us = value
+    return (int(record.timestamp) if ms is None else ms), us
 
 
-@app.agent(market_raw_topics)
-async def track_market(frames: Any) -> None:
-    """Keep each symbol's book and features current and publish what changed."""
-    outbox = Outbox()
-    async for events in frames.noack_take(
-        settings.market_batch_size, within=settings.market_batch_ms / 1000
-    ):
+class MarketBatches:
+    """Apply fetched raw records to the books and queue their outputs per partition."""
+
+    def __init__(
+        self,
+        books: MarketBooks,
+        batcher: PartitionBatcher,
+        settings: Settings,
+        clock_ms: Callable[[], int],
+        clock_us: Callable[[], int],
+    ) -> None:
+        self.books = books
+        self._batcher = batcher
+        self._clock_ms = clock_ms
+        self._clock_us = clock_us
+        self._status_interval_ms = settings.book_status_interval_ms
+        self._trades_topic = settings.scoped(topics.TRADES_RAW.name)
+        self._raw_partitions = settings.partitions
+        self.book_top_topic = settings.scoped(topics.BOOK_TOP.name)
+        self.features_topic = settings.scoped(topics.FEATURES.name)
+        self.control_topic = settings.scoped(topics.OPS_CONTROL.name)
+        self.status_topic = settings.scoped(topics.BOOK_STATUS.name)
+        self._partitions = {
+            settings.scoped(spec.name): list(range(spec.partitions(settings)))
+            for spec in (topics.BOOK_TOP, topics.FEATURES, topics.OPS_CONTROL, topics.BOOK_STATUS)
+        }
+        self._slots: dict[tuple[str, bytes], PartitionSlot] = {}
+        self._checkpointed_at: dict[str, tuple[int, str]] = {}
+
+    def process(self, records: Iterable[Any]) -> list[DeadLetter]:
+        """Apply each record in its own error boundary; return the dead letters, in order."""
         failed: list[DeadLetter] = []
-        for event in events:
-            # As Faust's own iteration does: table writes go to the event's partition.
-            frames._set_current_event(event)
-            letter = track(event, outbox)
+        for record in records:
+            letter = self._track(record)
             if letter is not None:
                 failed.append(letter)
-        frames._set_current_event(None)
-        await outbox.send()
-        await send_dead_letters(dead_letter_queue(), failed)
-        for event in events:
-            await frames.ack(event)
+        return failed
+
+    def forget(self, partitions: Iterable[int]) -> None:
+        """Drop the books of the symbols on raw ``partitions`` (revoked from this worker)."""
+        gone = set(partitions)
+        every = list(range(self._raw_partitions))
+        for symbol in self.books.symbols():
+            if partition_for_key(symbol.encode(), every) in gone:
+                self.books.forget(symbol)
+                self._checkpointed_at.pop(symbol, None)
+
+    def _track(self, record: Any) -> DeadLetter | None:
+        raw: bytes = record.value
+        try:
+            recv_ms, recv_us = record_stamps(record)
+            if record.topic == self._trades_topic:
+                trades = self.books.apply_trades(raw, recv_ms)
+                if trades is not None and trades.features is not None:
+                    key = trades.symbol.encode()
+                    self._add(self.features_topic, key, _encode(trades.features), recv_us)
+            else:
+                self._on_book_update(self.books.apply(raw, recv_ms), recv_us)
+        except HaltError:
+            raise
+        except Exception as exc:
+            return dead_letter_for(raw, record.topic, exc)
+        return None
+
+    def _on_book_update(self, update: BookUpdate, recv_us: bytes | None) -> None:
+        _frames_by_outcome[update.outcome].inc()
+        key = update.symbol.encode()
+        if update.book_top is not None:
+            top = update.book_top
+            metrics.book_latency.observe(max(top.produced_ts_ms - top.recv_ts_ms, 0) / 1000)
+            self._add(self.book_top_topic, key, _encode(top), recv_us)
+        if update.features is not None:
+            self._add(self.features_topic, key, _encode(update.features), recv_us)
+        if update.resync is not None:
+            reason = update.resync.reason
+            metrics.resyncs_requested.labels(symbol=update.symbol, reason=reason).inc()
+            self._add(self.control_topic, key, _encode(update.resync))
+        self._checkpoint(update.symbol, key)
+
+    def _checkpoint(self, symbol: str, key: bytes) -> None:
+        # Publish the status on a change or every interval, not on every frame.
+        book = self.books.book(symbol)
+        if book is None:
+            return
+        now = self._clock_ms()
+        last_at, last_status = self._checkpointed_at.get(symbol, (0, ""))
+        status = book.status.value
+        if status == last_status and now - last_at < self._status_interval_ms:
+            return
+        self._checkpointed_at[symbol] = (now, status)
+        metrics.book_valid.labels(symbol=symbol).set(1 if status == "valid" else 0)
+        record = self.books.status_record(symbol)
+        record["checkpointed_ts_ms"] = now
+        self._add(self.status_topic, key, _encode_json(record))
+
+    def _add(self, topic: str, key: bytes, value: bytes, recv_us: bytes | None = None) -> None:
+        headers = [(PRODUCED_TS_US_HEADER, b"%d" % self._clock_us())]
+        if recv_us is not None:
+            headers.append((RECV_TS_US_HEADER, recv_us))
+        self._slot(topic, key).append(key, value, headers, self._clock_ms())
+
+    def _slot(self, topic: str, key: bytes) -> PartitionSlot:
+        slot = self._slots.get((topic, key))
+        if slot is None:
+            partition = partition_for_key(key, self._partitions[topic])
+            slot = self._slots[(topic, key)] = self._batcher.slot(topic, partition)
+        return slot
 
 
-def track(event: Any, outbox: Outbox) -> DeadLetter | None:
-    """Apply one raw frame and queue what it changed; return a dead letter if it failed."""
-    raw: bytes = event.value
-    topic: str = event.message.topic
-    try:
-        recv_ms, recv_us = receive_stamps(event)
-        if topic == TRADES_RAW_NAME:
-            trades = books.apply_trades(raw, recv_ms)
-            if trades is not None and trades.features is not None:
-                outbox.add(FEATURES_NAME, event.key, _encode(trades.features), recv_us)
-        else:
-            on_book_update(books.apply(raw, recv_ms), outbox, recv_us)
-    except HaltError:
-        raise
-    except Exception as exc:
-        return dead_letter_for(raw, topic, exc)
-    return None
-
-
-def on_book_update(update: BookUpdate, outbox: Outbox, recv_us: bytes | None = None) -> None:
-    """Queue a changed top of book and features, request a resync, checkpoint the table."""
-    _frames_by_outcome[update.outcome].inc()
-    key = update.symbol.encode()
-    if update.book_top is not None:
-        top = update.book_top
-        metrics.book_latency.observe(max(top.produced_ts_ms - top.recv_ts_ms, 0) / 1000)
-        outbox.add(BOOK_TOP_NAME, key, _encode(top), recv_us)
-    if update.features is not None:
-        outbox.add(FEATURES_NAME, key, _encode(update.features), recv_us)
-    if update.resync is not None:
-        metrics.resyncs_requested.labels(symbol=update.symbol, reason=update.resync.reason).inc()
-        outbox.add(CONTROL_NAME, key, _encode(update.resync))
-    _checkpoint(update.symbol)
-
-
-def _checkpoint(symbol: str) -> None:
-    # Write the table on a status change or every interval, not on every frame: each write is a
-    # changelog message.
-    book = books.book(symbol)
-    if book is None:
-        return
-    now = now_ms()
-    last_at, last_status = _checkpointed_at.get(symbol, (0, ""))
-    if book.status.value == last_status and now - last_at < settings.book_status_interval_ms:
-        return
-    _checkpointed_at[symbol] = (now, book.status.value)
-    metrics.book_valid.labels(symbol=symbol).set(1 if book.status.value == "valid" else 0)
-    record = books.status_record(symbol)
-    record["checkpointed_ts_ms"] = now
-    book_status_by_symbol[symbol] = record
+def offsets_after(fetched: Mapping[Any, Sequence[Any]]) -> dict[Any, int]:
+    """Return, per topic partition, the offset to commit once ``fetched`` is fully handled."""
+    return {tp: records[-1].offset + 1 for tp, records in fetched.items() if records}

@@ -1,4 +1,7 @@
-"""Sink agents: land trades and book tops in ClickHouse in batches.
+"""Sink agents: land trades, book tops and features in ClickHouse in batches.
+
+They consume in the Faust app's group (``Settings.group_id``) and are registered by ``register``
+when the worker runs the ``sinks`` role, alone or beside the market engine.
 
 A batch is written before its events are acknowledged; a failed write is retried with back-off
 for as long as it takes (the partition waits, nothing is lost), except when ClickHouse rejects the
@@ -30,7 +33,6 @@ _RETRYABLE = (ch_errors.NetworkError, ch_errors.SocketTimeoutError, EOFError, OS
 Writer = Callable[[Sequence[Row]], Awaitable[None]]
 
 
-@app.agent(trades_raw_topic)
 async def land_trades(frames: Any) -> None:
     """Write every recorded trade to ``trades``."""
     async for events in frames.take_events(
@@ -43,7 +45,6 @@ async def land_trades(frames: Any) -> None:
         await write_batch("trades", clickhouse().insert_trades, rows, events)
 
 
-@app.agent(book_top_topic)
 async def land_book_tops(records: Any) -> None:
     """Write every top-of-book record to ``book_top``."""
     async for events in records.take_events(
@@ -56,7 +57,6 @@ async def land_book_tops(records: Any) -> None:
         await write_batch("book_top", clickhouse().insert_book_tops, rows, events)
 
 
-@app.agent(features_topic)
 async def land_features(records: Any) -> None:
     """Write every feature record to ``features``."""
     async for events in records.take_events(
@@ -67,6 +67,13 @@ async def land_features(records: Any) -> None:
             async with dead_letter_on_error(dead_letter_queue(), event.value, "md.features"):
                 rows.append(features_row(event.value))
         await write_batch("features", clickhouse().insert_features, rows, events)
+
+
+def register() -> None:
+    """Add the sink agents to the app (the ``sinks`` role, with or without the market one)."""
+    app.agent(trades_raw_topic, name="land_trades")(land_trades)
+    app.agent(book_top_topic, name="land_book_tops")(land_book_tops)
+    app.agent(features_topic, name="land_features")(land_features)
 
 
 async def write_batch(table: str, write: Writer, rows: list[Row], events: Sequence[Any]) -> None:

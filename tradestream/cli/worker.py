@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 
 from faust.cli.faust import cli
 
@@ -31,10 +32,19 @@ def prepare(settings: Settings) -> None:
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the worker command's arguments."""
     parser.add_argument("-l", "--loglevel", default=None, help="debug, info, warning, error")
+    parser.add_argument(
+        "--roles",
+        default=None,
+        help="what to run: market, sinks or market,sinks (default: TRADESTREAM_ROLES, else both)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Start the worker in this process (blocks until it is stopped)."""
+    if args.roles:
+        # the app module reads the settings on import, in this process
+        os.environ["TRADESTREAM_ROLES"] = args.roles
+        get_settings.cache_clear()
     settings = get_settings()
     prepare(settings)
     argv = [

@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
 from pydantic import Field, NonNegativeInt, PositiveInt, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+Role = Literal["market", "sinks"]
 _NAMESPACE = re.compile(r"^[a-z][a-z0-9_]{0,30}$|^$")
 
 
@@ -50,13 +52,20 @@ class Settings(BaseSettings):
         default=100, ge=0, description="Publish a symbol's features at most this often (ms)."
     )
     market_batch_size: PositiveInt = Field(
-        default=500, description="Raw frames the market agent takes per batch at most."
+        default=2000, description="Raw frames the market engine takes per fetch at most."
     )
-    market_batch_ms: float = Field(
-        default=1.0,
-        gt=0,
-        description="How long the market agent waits for a batch to fill (ms): the latency "
-        "it may add when frames arrive slower than a batch per wait.",
+    market_batch_ms: PositiveInt = Field(
+        default=5,
+        description="How long the market engine's fetch waits when nothing has arrived (ms); "
+        "a fetch returns at once with whatever is buffered, so this is idle time, not delay.",
+    )
+    market_commit_interval_ms: PositiveInt = Field(
+        default=200, description="How often the market engine commits acknowledged offsets."
+    )
+    roles: Annotated[tuple[Role, ...], NoDecode] = Field(
+        default=("market", "sinks"),
+        description="What this worker runs: the market engine (and book status table), the "
+        "ClickHouse sink agents, or both (comma-separated in the environment).",
     )
     producer_linger_ms: NonNegativeInt = Field(
         default=1, description="How long the worker's producer waits to fill a batch (ms)."
@@ -79,6 +88,13 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _split_roles(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(r.strip() for r in value.split(",") if r.strip())
+        return value
+
     def scoped(self, name: str, sep: str = ".") -> str:
         """Return ``name`` prefixed with the namespace, if one is set."""
         return f"{self.namespace}{sep}{name}" if self.namespace else name
@@ -87,6 +103,21 @@ class Settings(BaseSettings):
     def group_id(self) -> str:
         """Name the Faust app (and so its consumer group and changelog topics)."""
         return self.scoped(self.app_id)
+
+    @property
+    def market_group_id(self) -> str:
+        """Name the market engine's consumer group (its own, beside the Faust app's)."""
+        return f"{self.group_id}.market"
+
+    @property
+    def faust_app_id(self) -> str:
+        """Name the Faust app of this worker's roles.
+
+        The sink agents always consume in ``group_id``; a worker without them (market only) runs
+        the book status agent in a group of its own, since Faust assumes that every member of a
+        group runs the same agents.
+        """
+        return self.group_id if "sinks" in self.roles else f"{self.group_id}.status"
 
     @property
     def clickhouse_db(self) -> str:

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
@@ -39,7 +39,9 @@ __all__ = [
 ]
 
 Clock = Callable[[], int]
-_INVALIDATING = frozenset({DeltaOutcome.GAP, DeltaOutcome.SEQ_REGRESSION, DeltaOutcome.CROSSED})
+_INVALIDATING: Final = frozenset(
+    {DeltaOutcome.GAP, DeltaOutcome.SEQ_REGRESSION, DeltaOutcome.CROSSED}
+)
 
 
 @dataclass(slots=True)
@@ -114,6 +116,7 @@ class MarketBooks:
         self.feature_names = FeatureEngine(self.config.features).names
         self.names_id = names_id(self.feature_names)
         self._levels = self.config.features.levels
+        self._features_interval_ms = self.config.features_interval_ms
 
     def book(self, symbol: str) -> OrderBook | None:
         """Return the live book of ``symbol`` if one is kept."""
@@ -123,6 +126,10 @@ class MarketBooks:
     def symbols(self) -> list[str]:
         """Return the symbols with a book, sorted."""
         return sorted(self._tracked)
+
+    def forget(self, symbol: str) -> None:
+        """Drop a symbol's book and features (its partition moved to another worker)."""
+        self._tracked.pop(symbol, None)
 
     def _track(self, symbol: str, depth: int) -> _Tracked:
         tracked = self._tracked.get(symbol)
@@ -187,7 +194,7 @@ class MarketBooks:
         book = tracked.book
         if book.status is not BookStatus.VALID:
             return None
-        if ts_ms - tracked.features_at < self.config.features_interval_ms:
+        if ts_ms - tracked.features_at < self._features_interval_ms:
             return None
         tracked.features_at = ts_ms
         return Features(

@@ -9,14 +9,36 @@ from collections.abc import Iterable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from tradestream.config.settings import Settings
+from tradestream.streams.topics import MARKET_INPUTS, SINK_INPUTS
+
+
+def consumer_groups(settings: Settings, topic: str) -> list[str]:
+    """Return the consumer groups that consume ``topic`` (market engine, sink agents)."""
+    groups = []
+    if topic in {settings.scoped(t.name) for t in MARKET_INPUTS}:
+        groups.append(settings.market_group_id)
+    if topic in {settings.scoped(t.name) for t in SINK_INPUTS}:
+        groups.append(settings.group_id)
+    return groups or [settings.group_id]
 
 
 async def group_lag(settings: Settings, topics: Iterable[str]) -> dict[str, int]:
-    """Return, per topic, the messages not yet committed by the pipeline's consumer group."""
+    """Return, per topic, the messages not yet committed by the groups that consume it."""
+    names = list(topics)
+    lag = dict.fromkeys(names, 0)
+    by_group: dict[str, list[str]] = {}
+    for topic in names:
+        for group in consumer_groups(settings, topic):
+            by_group.setdefault(group, []).append(topic)
+    for group, consumed in by_group.items():
+        for topic, behind in (await _group_lag(settings, group, consumed)).items():
+            lag[topic] += behind
+    return lag
+
+
+async def _group_lag(settings: Settings, group: str, topics: Iterable[str]) -> dict[str, int]:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=settings.group_id,
-        enable_auto_commit=False,
+        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
     )
     await consumer.start()
     try:

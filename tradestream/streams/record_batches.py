@@ -43,6 +43,8 @@ class PendingBatch:
     topic: str
     partition: int
     records: list[Record] = field(default_factory=list)
+    seq: int = -1
+    """Submission number, given on the first submit and kept when the batch is sent again."""
 
     @property
     def first_ms(self) -> int:
@@ -111,6 +113,9 @@ class PartitionBatcher:
         self._flushing = asyncio.Lock()  # two flushes at once could submit one batch twice
         self.in_flight = 0
         """Records submitted and not yet acknowledged or failed."""
+        self.submitted = 0
+        """Batches submitted so far (first submissions): a mark for ``acked_through``."""
+        self._unacked: set[int] = set()
 
     def slot(self, topic: str, partition: int) -> PartitionSlot:
         """Return the slot collecting records for ``topic``/``partition``."""
@@ -121,6 +126,14 @@ class PartitionBatcher:
                 topic, partition, self._producer.create_batch, self._queued
             )
         return found
+
+    def acked_through(self) -> int:
+        """Return a mark such that every batch submitted before it is acknowledged.
+
+        Compare it with ``submitted`` read after a successful ``flush``: once ``acked_through()``
+        reaches that value, every record flushed until then is on the broker.
+        """
+        return min(self._unacked) if self._unacked else self.submitted
 
     @property
     def has_failed(self) -> bool:
@@ -159,6 +172,10 @@ class PartitionBatcher:
         except KafkaTimeoutError:
             log.warning("%s[%d]: no room in the producer; retrying", batch.topic, batch.partition)
             return False
+        if batch.seq < 0:
+            batch.seq = self.submitted
+            self.submitted += 1
+            self._unacked.add(batch.seq)
         self.in_flight += len(batch.records)
         future.add_done_callback(partial(self._on_done, batch))
         return True
@@ -186,4 +203,5 @@ class PartitionBatcher:
             self._failed.append(batch)
             self._wake()
             return
+        self._unacked.discard(batch.seq)
         self._on_delivered(batch.topic, len(batch.records), batch.first_ms)

@@ -45,6 +45,9 @@ TICKERS_RAW = TopicSpec("md.tickers.raw", "symbol", "raw Bybit tickers.* frame b
 KLINES_RAW = TopicSpec("md.klines.raw", "symbol", "raw Bybit kline.* frame bytes")
 BOOK_TOP = TopicSpec("md.book.top", "symbol", "BookTop JSON", retention_ms=3 * _DAY_MS)
 FEATURES = TopicSpec("md.features", "symbol", "Features JSON", retention_ms=3 * _DAY_MS)
+BOOK_STATUS = TopicSpec(
+    "md.book.status", "symbol", "book status JSON (on change, at most per interval)", compacted=True
+)
 SIGNALS = TopicSpec("sig.signals", "symbol", "Signal JSON", single_partition=True)
 EXEC_ORDERS = TopicSpec("exec.orders", "symbol", "order command JSON", retention_ms=30 * _DAY_MS)
 EXEC_REPORTS = TopicSpec("exec.reports", "symbol", "order event JSON", retention_ms=30 * _DAY_MS)
@@ -60,6 +63,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     KLINES_RAW,
     BOOK_TOP,
     FEATURES,
+    BOOK_STATUS,
     SIGNALS,
     EXEC_ORDERS,
     EXEC_REPORTS,
@@ -68,7 +72,12 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
 )
 
 WORKER_INPUTS: tuple[TopicSpec, ...] = (ORDERBOOK_RAW, TRADES_RAW, BOOK_TOP, FEATURES)
-"""Topics a worker's agents consume: drained when their group lag is zero."""
+"""Topics a worker consumes: drained when their consumer groups' lag is zero."""
+
+MARKET_INPUTS: tuple[TopicSpec, ...] = (ORDERBOOK_RAW, TRADES_RAW)
+"""Topics the market engine consumes, in its own group (``Settings.market_group_id``)."""
+SINK_INPUTS: tuple[TopicSpec, ...] = (TRADES_RAW, BOOK_TOP, FEATURES)
+"""Topics the sink agents consume, in the Faust app's group (``Settings.group_id``)."""
 
 RAW_TOPIC_BY_PREFIX: dict[str, TopicSpec] = {
     "orderbook": ORDERBOOK_RAW,

@@ -6,7 +6,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from tradestream.agents.market import books
+from tradestream.agents.market_worker import books
 from tradestream.app import app
 from tradestream.tables.books import book_status_by_symbol
 from tradestream.web.metrics import registry

@@ -17,7 +17,7 @@ so that every window stays monotone and every age is ≥ 0.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Final, Protocol
 
 from tradestream.core.features.book_dynamics import BookDynamics
 from tradestream.core.features.book_features import BookFeatures, top_prices
@@ -28,7 +28,7 @@ from tradestream.core.features.registry import FeatureSpec
 from tradestream.core.features.volatility import Volatility
 
 # Below any real epoch-millisecond timestamp: marks "no such event yet".
-_NO_EVENT = -(2**63)
+_NO_EVENT: Final = -(2**62)  # fits a native (tagged) int when compiled
 
 
 class FloatBuffer(Protocol):

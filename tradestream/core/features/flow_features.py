@@ -11,6 +11,7 @@ the full window length, so they start low rather than noisy.
 from __future__ import annotations
 
 import math
+from typing import Final
 
 from tradestream.core.errors import BadInputError
 from tradestream.core.features.config import FeatureConfig
@@ -18,8 +19,11 @@ from tradestream.core.features.registry import FeatureSpec, window_suffix
 from tradestream.core.features.ring import WindowedSums
 
 # Channels of the trade ring.
-_BUY_QTY, _SELL_QTY, _BUY_NOTIONAL, _SELL_NOTIONAL = range(4)
-_NO_TRADES = "0.0 with no trade in the window"
+_BUY_QTY: Final = 0
+_SELL_QTY: Final = 1
+_BUY_NOTIONAL: Final = 2
+_SELL_NOTIONAL: Final = 3
+_NO_TRADES: Final = "0.0 with no trade in the window"
 
 
 def flow_specs(config: FeatureConfig) -> list[FeatureSpec]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Final
 
-BID_SENTINEL_PX = 0.0
-ASK_SENTINEL_PX = math.inf
+BID_SENTINEL_PX: Final = 0.0
+ASK_SENTINEL_PX: Final = math.inf
 
 
 class BookSide:

@@ -18,16 +18,20 @@ and acceleration come from the same windowed sums, for the mid and for the micro
 from __future__ import annotations
 
 import math
+from typing import Final
 
 from tradestream.core.features.config import FeatureConfig
 from tradestream.core.features.registry import FeatureSpec, window_suffix
 from tradestream.core.features.ring import WindowedSums
 
-BPS = 1e4
+BPS: Final = 1e4
 # Channels of the return ring: mid return and its square and cube, microprice return.
-_R, _R2, _R3, _R_MICRO = range(4)
+_R: Final = 0
+_R2: Final = 1
+_R3: Final = 2
+_R_MICRO: Final = 3
 # Below this fraction of the mean square, power sums cannot resolve the third central moment.
-_RELATIVE_VARIANCE_FLOOR = 1e-6
+_RELATIVE_VARIANCE_FLOOR: Final = 1e-6
 
 
 def volatility_specs(config: FeatureConfig) -> list[FeatureSpec]:

@@ -1,0 +1,67 @@
+"""The market role of a worker: the market engine service and the book status table's agent.
+
+``register`` adds them to the app only when the worker runs the market role
+(``Settings.roles``); the books object exists either way so the web views can always answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from tradestream.agents.channels import book_status_topic
+from tradestream.agents.market import MarketBatches
+from tradestream.agents.market_engine import MarketEngine, market_consumer
+from tradestream.agents.resources import dead_letter_queue
+from tradestream.app import app, settings
+from tradestream.core.clock import now_ms, now_us
+from tradestream.core.market import MarketBooks, MarketConfig
+from tradestream.streams import topics
+from tradestream.streams.producer import build_producer
+from tradestream.streams.record_batches import PartitionBatcher
+from tradestream.tables.books import book_status_by_symbol
+
+books = MarketBooks(
+    clock=now_ms, config=MarketConfig(features_interval_ms=settings.features_interval_ms)
+)
+_decode_status = msgspec.json.decode
+
+
+async def run_market_engine() -> None:
+    """Start the market engine as a runtime dependency of the app (stopped with it)."""
+    producer = build_producer(settings, linger_ms=0)
+    await producer.start()
+    consumer = market_consumer(settings)
+    engine: MarketEngine | None = None
+
+    def wake(*_: Any) -> None:
+        if engine is not None:
+            engine.wake()
+
+    batcher = PartitionBatcher(producer, wake, wake)
+    batches = MarketBatches(books, batcher, settings, now_ms, now_us)
+    engine = MarketEngine(
+        settings,
+        consumer=consumer,
+        producer=producer,
+        batcher=batcher,
+        batches=batches,
+        dlq=dead_letter_queue(),
+    )
+    await consumer.start()
+    raw = [settings.scoped(spec.name) for spec in topics.MARKET_INPUTS]
+    consumer.subscribe(raw, listener=engine.rebalance_listener)
+    await app.add_runtime_dependency(engine)
+
+
+async def record_book_status(records: Any) -> None:
+    """Keep ``book_status_by_symbol`` from the engine's ``md.book.status`` records."""
+    async for key, value in records.items():
+        book_status_by_symbol[key.decode()] = _decode_status(value)
+
+
+def register() -> None:
+    """Add the market role to the app."""
+    app.task(run_market_engine)
+    app.agent(book_status_topic, name="record_book_status")(record_book_status)
