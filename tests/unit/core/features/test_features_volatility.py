@@ -30,7 +30,8 @@ def reference_stats(returns: list[float]) -> tuple[float, float, float, float]:
     std = float(np.std(r, ddof=1)) if r.size > 1 else 0.0
     centred = r - r.mean()
     m2 = float(np.mean(centred**2))
-    skew = float(np.mean(centred**3)) / m2**1.5 if r.size > 2 and m2 > 1e-18 else 0.0
+    # No absolute floor: the caller compares skew only where the variance is resolvable.
+    skew = float(np.mean(centred**3)) / m2**1.5 if r.size > 2 and m2 > 0 else 0.0
     return vol, float(r.mean()), std, skew
 
 
