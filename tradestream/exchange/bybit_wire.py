@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tradestream.exchange.ledger import ENDED
 from tradestream.schemas.exchange import (
     ExchangeOrderStatus,
     ExecutionSnapshot,
@@ -35,7 +36,6 @@ from tradestream.schemas.orders import (
 Row = dict[str, object]
 _ZERO = Decimal(0)
 _S = ExchangeOrderStatus
-_ENDED = frozenset({_S.CANCELLED, _S.PARTIALLY_FILLED_CANCELED, _S.DEACTIVATED})
 
 
 def dec(row: Row, key: str) -> Decimal:
@@ -146,7 +146,7 @@ def order_event(row: Row, now_ms: int) -> OrderEvent | None:
         )
     if snap.order_status is _S.REJECTED:
         return OrderRejected(**base, reason=snap.reject_reason or "rejected by the exchange")
-    if snap.order_status in _ENDED:
+    if snap.order_status in ENDED:
         reason = snap.reject_reason or "cancelled by the exchange"
         if _ended_by_time_in_force(snap):
             return OrderExpired(**base, cum_qty=snap.cum_exec_qty, reason=reason)

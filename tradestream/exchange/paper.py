@@ -27,7 +27,7 @@ from tradestream.core.orders import order_link_id_for
 from tradestream.core.resilience import Outcome, classify_ret_code
 from tradestream.exchange.base import EventHandler, ExchangeError
 from tradestream.exchange.instruments import check_notional, fit_price, fit_qty
-from tradestream.exchange.paper_orders import PaperOrder
+from tradestream.exchange.ledger import Ledger, LedgerOrder, engine_cancel
 from tradestream.schemas.exchange import (
     ExecutionSnapshot,
     InstrumentInfo,
@@ -100,8 +100,7 @@ class PaperExchange:
         self.engine = MatchingEngine(self.config.initial_balance, self.config.engine)
         self._clock = clock
         self._books: dict[str, BookView] = {}
-        self._orders: dict[str, PaperOrder] = {}
-        self._by_engine_id: dict[str, str] = {}
+        self._ledger = Ledger()
         self._leverage: dict[str, Decimal] = {}
         self._stops: dict[str, tuple[Decimal, Decimal]] = {}
         self._handlers: list[EventHandler] = []
@@ -125,13 +124,17 @@ class PaperExchange:
         check_notional(info, qty, price)
         fitted = command.model_copy(update={"qty": qty, "price": price})
         link_id = order_link_id_for(command)
-        if link_id in self._orders:
+        if link_id in self._ledger.orders:
             raise _refusal(DUPLICATE_LINK_ID, "orderLinkId is duplicate")
         now = self._clock()
         events = self.engine.place(fitted, self._book(command.symbol), now)
         _raise_synchronous_refusal(events)
-        record = PaperOrder.from_command(fitted, link_id, f"paper-{next(self._order_ids)}", now)
-        self._orders[link_id] = self._track(record)
+        order_id = f"paper-{next(self._order_ids)}"
+        record = self._ledger.add(
+            LedgerOrder.from_command(
+                fitted, link_id=link_id, order_id=order_id, engine_id=link_id, now_ms=now
+            )
+        )
         self._publish(events)
         return OrderAck(order_link_id=link_id, order_id=record.order_id)
 
@@ -145,7 +148,7 @@ class PaperExchange:
         if command.price is not None:
             record.price = fit_price(info, command.price, record.side)
         now = self._clock()
-        self.engine.cancel(_engine_cancel(record, "amended", now), now)
+        self.engine.cancel(engine_cancel(record, "amended", "paper", now), now)
         replacement = PlaceOrder(
             command_id=f"amend-{next(self._amends)}",
             strategy="paper",
@@ -159,8 +162,7 @@ class PaperExchange:
             reduce_only=record.reduce_only,
             issued_at_ms=now,
         )
-        record.engine_id = order_link_id_for(replacement)
-        self._track(record)
+        self._ledger.route(record, order_link_id_for(replacement))
         self._publish(self.engine.place(replacement, self._book(record.symbol), now))
         return OrderAck(order_link_id=record.order_link_id, order_id=record.order_id)
 
@@ -168,7 +170,7 @@ class PaperExchange:
         """Cancel an open order by its ``orderLinkId``."""
         record = self._open_order(command.symbol, command.order_link_id)
         now = self._clock()
-        events = self.engine.cancel(_engine_cancel(record, command.reason, now), now)
+        events = self.engine.cancel(engine_cancel(record, command.reason, "paper", now), now)
         if any(isinstance(e, OrderCancelRejected) for e in events):
             raise _refusal(ORDER_NOT_FOUND, "order not exists or too late to cancel")
         self._publish(events)
@@ -178,26 +180,25 @@ class PaperExchange:
         """Cancel every open order of ``symbol``; return their ``orderLinkId``s."""
         now = self._clock()
         cancelled = []
-        for record in [r for r in self._orders.values() if r.is_open and r.symbol == symbol]:
-            self._publish(self.engine.cancel(_engine_cancel(record, "cancel all", now), now))
+        for record in self._ledger.open_orders(symbol):
+            cancel = engine_cancel(record, "cancel all", "paper", now)
+            self._publish(self.engine.cancel(cancel, now))
             cancelled.append(record.order_link_id)
         return cancelled
 
     async def order(self, symbol: str, order_link_id: str) -> OrderSnapshot | None:
         """Return the order with this ``orderLinkId``, or None if unknown."""
-        record = self._orders.get(order_link_id)
-        return record.snapshot() if record is not None and record.symbol == symbol else None
+        record = self._ledger.find(symbol, order_link_id)
+        return record.snapshot() if record is not None else None
 
     async def executions(self, symbol: str, order_link_id: str) -> list[ExecutionSnapshot]:
         """Return the executions of one order, oldest first."""
-        record = self._orders.get(order_link_id)
-        return list(record.executions) if record is not None and record.symbol == symbol else []
+        record = self._ledger.find(symbol, order_link_id)
+        return list(record.executions) if record is not None else []
 
     async def open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
         """Return open orders, of one symbol or all, oldest first."""
-        return [
-            r.snapshot() for r in self._orders.values() if r.is_open and symbol in (None, r.symbol)
-        ]
+        return [r.snapshot() for r in self._ledger.open_orders(symbol)]
 
     async def positions(self, symbol: str | None = None) -> list[PositionSnapshot]:
         """Return the position of ``symbol`` (flat included), or every open position."""
@@ -242,13 +243,9 @@ class PaperExchange:
     def _book(self, symbol: str) -> BookView:
         return self._books.get(symbol, _EMPTY_BOOK)
 
-    def _track(self, record: PaperOrder) -> PaperOrder:
-        self._by_engine_id[record.engine_id] = record.order_link_id
-        return record
-
-    def _open_order(self, symbol: str, link_id: str) -> PaperOrder:
-        record = self._orders.get(link_id)
-        if record is None or record.symbol != symbol or not record.is_open:
+    def _open_order(self, symbol: str, link_id: str) -> LedgerOrder:
+        record = self._ledger.find(symbol, link_id)
+        if record is None or not record.is_open:
             raise _refusal(ORDER_NOT_FOUND, "order not exists or too late to cancel")
         return record
 
@@ -269,18 +266,14 @@ class PaperExchange:
             stop_loss=stop_loss,
         )
 
-    # Rename engine events to the client's orderLinkId, fold them into records, hand them out.
+    # Fold engine events into records, rename them to the client's orderLinkId, hand them out.
     def _publish(self, events: Iterable[OrderEvent]) -> None:
-        for event in events:
-            link_id = self._by_engine_id.get(event.order_link_id)
-            record = self._orders.get(link_id) if link_id is not None else None
-            if record is None:
-                continue
+        for entry in self._ledger.fold(events):
+            record, event = entry.order, entry.event
             update: dict[str, object] = {"order_link_id": record.order_link_id}
             if isinstance(event, OrderAccepted):
                 update["order_id"] = record.order_id
             ours = event.model_copy(update=update)
-            record.apply(ours)
             for handler in list(self._handlers):
                 handler(ours)
 
@@ -294,14 +287,3 @@ def _raise_synchronous_refusal(events: list[OrderEvent]) -> None:
     for event in events:
         if isinstance(event, OrderRejected) and event.ret_code is not None:
             raise _refusal(event.ret_code, event.reason)
-
-
-def _engine_cancel(record: PaperOrder, reason: str, now: int) -> CancelOrder:
-    return CancelOrder(
-        command_id=f"paper-cancel-{now}",
-        strategy="paper",
-        symbol=record.symbol,
-        order_link_id=record.engine_id,
-        reason=reason,
-        issued_at_ms=now,
-    )

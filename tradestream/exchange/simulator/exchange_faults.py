@@ -27,6 +27,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field, PositiveFloat, PositiveInt
 
 from tradestream.exchange.simulator.venue import Venue
+from tradestream.exchange.simulator.venue_orders import order_wire
 
 PREFIX = "/admin/exchange"
 
@@ -130,7 +131,8 @@ class ExchangeAdmin:
         """List the exchange's order records, optionally those of one ``orderLinkId``."""
         link_id = request.query.get("orderLinkId")
         venue = self._venue
-        records = [r.wire() for r in venue.orders.values() if link_id in (None, r.order_link_id)]
+        orders = venue.orders.values()
+        records = [order_wire(r) for r in orders if link_id in (None, r.order_link_id)]
         attempts = (
             venue.create_attempts
             if link_id is None

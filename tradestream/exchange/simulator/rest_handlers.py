@@ -11,9 +11,10 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 
 from tradestream.core.matching import best_ask, best_bid, mid_price
+from tradestream.exchange.ledger import LedgerOrder
 from tradestream.exchange.simulator.exchange_config import ExchangeSideConfig
 from tradestream.exchange.simulator.venue import PARAMS_ERROR, Venue, VenueError
-from tradestream.exchange.simulator.venue_orders import OrderRecord, Wire
+from tradestream.exchange.simulator.venue_orders import Wire, execution_wires, order_wire
 
 Params = Mapping[str, object]
 Handler = Callable[[Params], Wire]
@@ -97,15 +98,15 @@ class RestHandlers:
             records = [record] if record and symbol in (None, record.symbol) else []
         else:
             records = venue.open_orders(symbol)
-        return _page([r.wire() for r in records])
+        return _page([order_wire(r) for r in records])
 
     def history(self, params: Params) -> Wire:
         """List every order, filtered by symbol and ``orderLinkId`` when given."""
-        return _page([r.wire() for r in self._matching(params)])
+        return _page([order_wire(r) for r in self._matching(params)])
 
     def executions(self, params: Params) -> Wire:
         """List the executions of the matching orders, oldest first."""
-        rows = [e for r in self._matching(params) for e in r.executions]
+        rows = [e for r in self._matching(params) for e in execution_wires(r)]
         return _page(rows)
 
     def positions(self, params: Params) -> Wire:
@@ -134,7 +135,7 @@ class RestHandlers:
         """Describe the unified account's balance."""
         return {"list": [self._venue.wallet()]}
 
-    def _matching(self, params: Params) -> list[OrderRecord]:
+    def _matching(self, params: Params) -> list[LedgerOrder]:
         symbol = params.get("symbol")
         link_id = params.get("orderLinkId")
         return [

@@ -1,11 +1,12 @@
 """The simulated exchange account: the matching engine over the simulator's own books.
 
 REST handlers and the private WebSocket both talk to one ``Venue``: it turns Bybit parameters
-into engine commands, keeps every order in Bybit's shape (``OrderRecord``) under the client's
-``orderLinkId`` (the engine derives its own ids, so the venue maps them), refuses a duplicate
-``orderLinkId`` with 110072 as Bybit does, and tells its listeners (the private WebSocket) what
-changed, topic by topic. Resting orders are matched against the public side's book whenever it
-moves (``on_market``), so what the simulator streams and what it fills agree.
+into engine commands, keeps every order in the exchange ``Ledger`` (the paper exchange's too)
+under the client's ``orderLinkId`` (the engine derives its own ids, so the ledger maps them),
+refuses a duplicate ``orderLinkId`` with 110072 as Bybit does, and tells its listeners (the
+private WebSocket) what changed, topic by topic. Resting orders are matched against the public
+side's book whenever it moves (``on_market``), so what the simulator streams and what it fills
+agree.
 """
 
 from __future__ import annotations
@@ -20,10 +21,15 @@ from pydantic import ValidationError
 from tradestream.core.clock import MsClock
 from tradestream.core.matching import MatchingEngine, MatchingEngineConfig, StaticBook
 from tradestream.core.orders import order_link_id_for
+from tradestream.exchange.ledger import BYBIT_NAMING, Ledger, LedgerOrder, engine_cancel
 from tradestream.exchange.simulator.book import Book
-from tradestream.exchange.simulator.venue_orders import OrderRecord, Wire, position_wire
+from tradestream.exchange.simulator.venue_orders import (
+    Wire,
+    execution_wire,
+    order_wire,
+    position_wire,
+)
 from tradestream.schemas.orders import (
-    CancelOrder,
     OrderCancelRejected,
     OrderEvent,
     OrderRejected,
@@ -59,14 +65,14 @@ class Venue:
         config: MatchingEngineConfig | None = None,
     ) -> None:
         self.engine = MatchingEngine(initial_balance, config)
-        self.orders: dict[str, OrderRecord] = {}
+        self._ledger = Ledger()
+        self.orders: dict[str, LedgerOrder] = self._ledger.orders
         self.leverage: dict[str, Decimal] = {}
         self.stops: dict[str, tuple[Decimal, Decimal]] = {}
         self._books = books
         self._clock = clock
         self.create_attempts: Counter[str] = Counter()
         """Create requests that reached the venue, per ``orderLinkId`` (duplicates included)."""
-        self._by_engine_id: dict[str, str] = {}
         self._listeners: list[Listener] = []
 
     def listen(self, listener: Listener) -> Callable[[], None]:
@@ -83,7 +89,7 @@ class Venue:
         asks = [(Decimal(p), Decimal(s)) for _, p, s in book.asks.top(BOOK_DEPTH)]
         return StaticBook(bids, asks)
 
-    def create(self, params: Mapping[str, object]) -> OrderRecord:
+    def create(self, params: Mapping[str, object]) -> LedgerOrder:
         """Place an order from Bybit ``/v5/order/create`` parameters."""
         link_id = str(params.get("orderLinkId") or uuid.uuid4().hex)
         self.create_attempts[link_id] += 1
@@ -91,58 +97,63 @@ class Venue:
             raise VenueError(DUPLICATE_LINK_ID, "OrderLinkedID is duplicate")
         now = self._clock()
         command = _place_command(params, link_id, now)
-        record = self._record(command, link_id, now)
+        record = LedgerOrder.from_command(
+            command,
+            link_id=link_id,
+            order_id=str(uuid.uuid4()),
+            engine_id=_engine_link_id(command),
+            now_ms=now,
+            naming=BYBIT_NAMING,
+        )
         events = self.engine.place(command, self.book(command.symbol), now)
         refusal = next((e for e in events if isinstance(e, OrderRejected) and e.ret_code), None)
         if refusal is not None and refusal.ret_code is not None:
             raise VenueError(refusal.ret_code, refusal.reason)
-        self.orders[link_id] = record
-        self._by_engine_id[record.engine_id] = link_id
+        self._ledger.add(record)
         self._publish(events, now)
         return record
 
-    def cancel(self, symbol: str, link_id: str) -> OrderRecord:
+    def cancel(self, symbol: str, link_id: str) -> LedgerOrder:
         """Cancel an open order by ``orderLinkId``."""
         record = self.lookup(symbol, link_id)
         now = self._clock()
-        events = self.engine.cancel(_engine_cancel(record, "cancelled on request", now), now)
+        events = self.engine.cancel(engine_cancel(record, "cancelled on request", "sim", now), now)
         refusal = next((e for e in events if isinstance(e, OrderCancelRejected)), None)
         if refusal is not None:
             raise VenueError(refusal.ret_code or ORDER_NOT_FOUND, "order not exists or too late")
         self._publish(events, now)
         return record
 
-    def amend(self, symbol: str, link_id: str, params: Mapping[str, object]) -> OrderRecord:
+    def amend(self, symbol: str, link_id: str, params: Mapping[str, object]) -> LedgerOrder:
         """Change an unfilled open order's qty and/or price by re-placing it in the engine."""
         record = self.lookup(symbol, link_id)
         if record.cum_qty:
             raise VenueError(PARAMS_ERROR, "the simulator cannot amend a partially filled order")
         now = self._clock()
-        self.engine.cancel(_engine_cancel(record, "amended", now), now)
+        self.engine.cancel(engine_cancel(record, "amended", "sim", now), now)
         record.qty = Decimal(str(params.get("qty") or record.qty))
         new_price = params.get("price")
         record.price = Decimal(str(new_price)) if new_price else record.price
-        wire = record.wire() | {"orderLinkId": f"{link_id}.a{now}"}
+        wire = order_wire(record) | {"orderLinkId": f"{link_id}.a{now}"}
         command = _place_command(wire, f"{link_id}.a{now}", now)
-        record.engine_id = _engine_link_id(command)
-        self._by_engine_id[record.engine_id] = link_id
+        self._ledger.route(record, _engine_link_id(command))
         self._publish(self.engine.place(command, self.book(symbol), now), now)
         return record
 
-    def cancel_all(self, symbol: str) -> list[OrderRecord]:
+    def cancel_all(self, symbol: str) -> list[LedgerOrder]:
         """Cancel every open order of ``symbol``."""
         return [self.cancel(symbol, r.order_link_id) for r in self.open_orders(symbol)]
 
-    def lookup(self, symbol: str, link_id: str) -> OrderRecord:
+    def lookup(self, symbol: str, link_id: str) -> LedgerOrder:
         """Return one order of ``symbol`` or refuse with Bybit's 'order not exists'."""
-        record = self.orders.get(link_id)
-        if record is None or record.symbol != symbol:
+        record = self._ledger.find(symbol, link_id)
+        if record is None:
             raise VenueError(ORDER_NOT_FOUND, "order not exists or too late to cancel")
         return record
 
-    def open_orders(self, symbol: str | None = None) -> list[OrderRecord]:
+    def open_orders(self, symbol: str | None = None) -> list[LedgerOrder]:
         """Return open orders, oldest first."""
-        return [r for r in self.orders.values() if r.is_open and symbol in (None, r.symbol)]
+        return self._ledger.open_orders(symbol)
 
     def positions(self, symbol: str | None) -> list[Wire]:
         """Return the position of ``symbol``, or every open position, as Bybit JSON."""
@@ -177,22 +188,6 @@ class Venue:
         for symbol in sorted({r.symbol for r in self.open_orders()}):
             self._publish(self.engine.on_book(symbol, self.book(symbol), now), now)
 
-    def _record(self, command: PlaceOrder, link_id: str, now: int) -> OrderRecord:
-        return OrderRecord(
-            order_id=str(uuid.uuid4()),
-            order_link_id=link_id,
-            engine_id=_engine_link_id(command),
-            symbol=command.symbol,
-            side=command.side,
-            order_type=command.order_type,
-            qty=command.qty,
-            price=command.price,
-            time_in_force=command.time_in_force,
-            reduce_only=command.reduce_only,
-            created_ms=now,
-            updated_ms=now,
-        )
-
     def _position_wire(self, symbol: str) -> Wire:
         account = self.engine.account
         leverage = self.leverage.get(symbol, self.engine.config.leverage)
@@ -202,20 +197,16 @@ class Venue:
 
     # Fold engine events into records, then tell listeners what changed on each topic.
     def _publish(self, events: Iterable[OrderEvent], now: int) -> None:
-        changed: dict[str, OrderRecord] = {}
+        changed: dict[str, LedgerOrder] = {}
         executions: list[Wire] = []
-        for event in events:
-            link_id = self._by_engine_id.get(event.order_link_id)
-            record = self.orders.get(link_id) if link_id else None
-            if record is None:
-                continue
-            execution = record.apply(event, now)
-            if execution is not None:
-                executions.append(execution)
-            changed[record.order_link_id] = record
+        for entry in self._ledger.fold(events, now):
+            record = changed[entry.order.order_link_id] = entry.order
+            if entry.execution is not None:
+                leaves = record.qty - record.cum_qty
+                executions.append(execution_wire(record, entry.execution, leaves))
         if not changed:
             return
-        self._notify("order", [r.wire() for r in changed.values()])
+        self._notify("order", [order_wire(r) for r in changed.values()])
         if executions:
             self._notify("execution", executions)
             symbols = {r.symbol for r in changed.values()}
@@ -248,14 +239,3 @@ def _place_command(params: Mapping[str, object], link_id: str, now: int) -> Plac
 
 def _engine_link_id(command: PlaceOrder) -> str:
     return order_link_id_for(command)
-
-
-def _engine_cancel(record: OrderRecord, reason: str, now: int) -> CancelOrder:
-    return CancelOrder(
-        command_id=f"sim-cancel-{now}",
-        strategy="sim",
-        symbol=record.symbol,
-        order_link_id=record.engine_id,
-        reason=reason,
-        issued_at_ms=now,
-    )
