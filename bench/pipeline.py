@@ -263,7 +263,7 @@ class CpuWindow:
 
 
 async def measure_throughput(
-    settings: Settings, worker: WorkerProcess, frames: list[Frame]
+    settings: Settings, worker: WorkerProcess, frames: list[Frame], *, sinks: bool = True
 ) -> dict[str, Any]:
     """Start the worker on the full backlog; time first processed frame → lag zero."""
     books = sum(f.book for f in frames)
@@ -280,7 +280,8 @@ async def measure_throughput(
     progress("worker consuming the backlog")
     books_done = await poll_until(all_books, 0.1, BACKLOG_LIMIT_S)
     drained = await poll_until(lambda: lag_zero(settings, _raw_names(settings)), 0.1, 60)
-    every_input = [settings.scoped(t.name) for t in topics.WORKER_INPUTS]
+    consumed = topics.WORKER_INPUTS if sinks else topics.MARKET_INPUTS
+    every_input = [settings.scoped(t.name) for t in consumed]
     sinks_done = await poll_until(lambda: lag_zero(settings, every_input), 0.5, 120)
     seconds = drained - first
     progress(f"backlog of {len(frames):,} drained in {seconds:.1f}s")
@@ -438,7 +439,8 @@ def commit() -> str:
 async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
     """Run both measurements on a fresh namespace and clean it up."""
     namespace = f"bench{uuid.uuid4().hex[:8]}"
-    settings = Settings(namespace=namespace, partitions=8, web_port=free_port())
+    roles = ("market",) if args.sinks == "none" else ("market", "sinks")
+    settings = Settings(namespace=namespace, partitions=8, web_port=free_port(), roles=roles)
     log = ROOT / ".stack" / "logs" / f"bench-worker-{settings.namespace}.log"
     env = {
         "TRADESTREAM_NAMESPACE": settings.namespace,
@@ -447,7 +449,10 @@ async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
     }
     worker = WorkerProcess(settings.web_port, log, env=env)
     sinks = None
-    if args.separate_sinks:
+    if args.sinks == "none":
+        # The market engine alone: what the market path costs without the sinks' share.
+        worker = WorkerProcess(settings.web_port, log, env={**env, "TRADESTREAM_ROLES": "market"})
+    if args.sinks == "separate":
         # The sink agents in a worker of their own; the measured worker runs the market role only.
         worker = WorkerProcess(settings.web_port, log, env={**env, "TRADESTREAM_ROLES": "market"})
         sinks_env = {**env, "TRADESTREAM_ROLES": "sinks"}
@@ -460,7 +465,7 @@ async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
         await produce_all(settings, backlog)
         if sinks is not None:
             sinks.start()
-        throughput = await measure_throughput(settings, worker, backlog)
+        throughput = await measure_throughput(settings, worker, backlog, sinks=args.sinks != "none")
         latency = await measure_latency(settings, worker, window, args.rate, args.seconds)
     finally:
         await asyncio.to_thread(worker.stop)
@@ -472,7 +477,7 @@ async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
     return {
         "throughput": throughput,
         "latency": latency,
-        "sinks_in_separate_worker": sinks is not None,
+        "sinks": args.sinks,
         "worker_settings": secret_free,
     }
 
@@ -486,7 +491,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20, help="length of the paced window")
     parser.add_argument("--frames", type=int, default=0, help="use only the first N (0: all)")
     parser.add_argument(
-        "--separate-sinks", action="store_true", help="run the sink agents in a second worker"
+        "--sinks",
+        choices=("same", "separate", "none"),
+        default="same",
+        help="sink agents in the measured worker, in a second worker, or not at all",
     )
     parser.add_argument("--regenerate", action="store_true", help="record the stream again")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "pipeline.json")

@@ -10,7 +10,8 @@ in the worker with its own ``AIOKafkaConsumer``:
 - ``getmany`` returns whatever is fetched (at most ``market_batch_size``; it waits up to
   ``market_batch_ms`` only when nothing has arrived); the batch is processed synchronously
   (``MarketBatches``), its dead letters are sent, and its outputs go out as one record batch per
-  partition (``PartitionBatcher``);
+  partition (``PartitionBatcher``) from a background sender, so that the next batch is processed
+  while aiokafka waits for a partition's previous batch to be acknowledged;
 - input offsets are committed only after the outputs of their batch are acknowledged
   (``OffsetLedger``), at most every ``market_commit_interval_ms`` and whenever the input is idle:
   at-least-once, and a duplicate is harmless downstream (ReplacingMergeTree; books ignore an old u);
@@ -41,6 +42,8 @@ from tradestream.streams.record_batches import PartitionBatcher
 log = logging.getLogger(__name__)
 
 Offsets = dict[TopicPartition, int]
+MAX_UNACKED_RECORDS = 50_000
+"""Output records the engine may have built and not yet seen acknowledged before it waits."""
 
 
 class OffsetLedger:
@@ -100,11 +103,15 @@ class MarketEngine(mode.Service):
         self._progress = asyncio.Event()
         self._committed_at = 0.0
         self._revoked: set[int] = set()
+        self._sender: asyncio.Future[None] | None = None
+        self._send_again = False
         self.rebalance_listener = _Rebalance(self)
 
     def wake(self, *_: Any) -> None:
         """Note that a delivery finished (acknowledged or failed): waiters look again."""
         self._progress.set()
+        if self._batcher.has_failed:
+            self._send()
 
     @mode.Service.task
     async def _run(self) -> None:
@@ -117,20 +124,40 @@ class MarketEngine(mode.Service):
             timeout_ms=self._settings.market_batch_ms,
             max_records=self._settings.market_batch_size,
         )
+        if self._sender is not None and self._sender.done():
+            failure = self._sender.exception()  # e.g. a HaltError while re-building a batch
+            if failure is not None:
+                raise failure
         if fetched:
             await self.handle(fetched)
-        elif self._batcher.has_failed:
-            await self._flush()
         await self.commit_acked(idle=not fetched)
 
     async def handle(self, fetched: dict[TopicPartition, list[Any]]) -> None:
-        """Process one fetched batch, send its dead letters and outputs, and note its offsets."""
+        """Process one fetched batch, send its dead letters, hand its outputs to the sender."""
         letters = []
         for records in fetched.values():
             letters.extend(self._batches.process(records))
         await send_dead_letters(self._dlq, letters)
-        await self._flush()
-        self._ledger.add(self._batcher.submitted, offsets_after(fetched))
+        self._ledger.add(self._batcher.seal(), offsets_after(fetched))
+        self._send()
+        # Back-pressure: do not run further ahead of the broker's acknowledgements than this.
+        while self._batcher.unacked_records > MAX_UNACKED_RECORDS:
+            self._progress.clear()
+            await self._progress.wait()
+
+    def _send(self) -> None:
+        # Outputs are sent by one background task so that processing goes on while aiokafka
+        # waits for a partition's previous batch to be acknowledged before it takes the next.
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.ensure_future(self._send_all())
+        else:
+            self._send_again = True
+
+    async def _send_all(self) -> None:
+        self._send_again = True
+        while self._send_again:
+            self._send_again = False
+            await self._flush()
 
     async def commit_acked(self, *, idle: bool = False) -> None:
         """Commit the offsets whose outputs are acknowledged (every interval, or when idle)."""
@@ -144,11 +171,9 @@ class MarketEngine(mode.Service):
 
     async def drain(self) -> None:
         """Flush every output, wait until all are acknowledged, and commit every input."""
-        await self._flush()
-        mark = self._batcher.submitted
+        mark = self._batcher.seal()
+        self._send()
         while self._batcher.acked_through() < mark:
-            if self._batcher.has_failed:
-                await self._flush()
             self._progress.clear()
             await self._progress.wait()
         offsets = self._ledger.ready(mark)
@@ -190,6 +215,8 @@ class MarketEngine(mode.Service):
         try:
             await asyncio.wait_for(self.drain(), timeout=10)
         finally:
+            if self._sender is not None:
+                self._sender.cancel()
             await self._consumer.stop()
             await self._producer.stop()
 
@@ -202,6 +229,4 @@ def market_consumer(settings: Settings) -> AIOKafkaConsumer:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         partition_assignment_strategy=(RangePartitionAssignor,),
-        max_partition_fetch_bytes=4 * 1024 * 1024,
-        fetch_max_bytes=32 * 1024 * 1024,
     )

@@ -13,11 +13,11 @@ from tradestream.streams.topics import MARKET_INPUTS, SINK_INPUTS
 
 
 def consumer_groups(settings: Settings, topic: str) -> list[str]:
-    """Return the consumer groups that consume ``topic`` (market engine, sink agents)."""
+    """Return the groups that consume ``topic`` where ``settings.roles`` run (engine, sinks)."""
     groups = []
-    if topic in {settings.scoped(t.name) for t in MARKET_INPUTS}:
+    if "market" in settings.roles and topic in {settings.scoped(t.name) for t in MARKET_INPUTS}:
         groups.append(settings.market_group_id)
-    if topic in {settings.scoped(t.name) for t in SINK_INPUTS}:
+    if "sinks" in settings.roles and topic in {settings.scoped(t.name) for t in SINK_INPUTS}:
         groups.append(settings.group_id)
     return groups or [settings.group_id]
 

@@ -44,7 +44,7 @@ class PendingBatch:
     partition: int
     records: list[Record] = field(default_factory=list)
     seq: int = -1
-    """Submission number, given on the first submit and kept when the batch is sent again."""
+    """Number given when the batch is closed for sending; kept when it is sent again."""
 
     @property
     def first_ms(self) -> int:
@@ -62,7 +62,11 @@ class PartitionSlot:
     __slots__ = ("_batch", "_builder", "_full", "_new_builder", "partition", "topic")
 
     def __init__(
-        self, topic: str, partition: int, new_builder: Callable[[], Any], full: deque[_Built]
+        self,
+        topic: str,
+        partition: int,
+        new_builder: Callable[[], Any],
+        full: Callable[[_Built], None],
     ) -> None:
         self.topic = topic
         self.partition = partition
@@ -93,7 +97,7 @@ class PartitionSlot:
     def take(self) -> None:
         """Move the batch being built, if it has records, to the send queue."""
         if self._batch is not None and self._batch.records:
-            self._full.append((self._batch, self._builder))
+            self._full((self._batch, self._builder))
         self._batch = None
         self._builder = None
 
@@ -113,8 +117,10 @@ class PartitionBatcher:
         self._flushing = asyncio.Lock()  # two flushes at once could submit one batch twice
         self.in_flight = 0
         """Records submitted and not yet acknowledged or failed."""
-        self.submitted = 0
-        """Batches submitted so far (first submissions): a mark for ``acked_through``."""
+        self.sealed = 0
+        """Batches closed for sending so far, numbered in that order (see ``acked_through``)."""
+        self.unacked_records = 0
+        """Records in closed batches not yet acknowledged (queued, in flight or failed)."""
         self._unacked: set[int] = set()
 
     def slot(self, topic: str, partition: int) -> PartitionSlot:
@@ -123,17 +129,31 @@ class PartitionBatcher:
         found = self._slots.get(key)
         if found is None:
             found = self._slots[key] = PartitionSlot(
-                topic, partition, self._producer.create_batch, self._queued
+                topic, partition, self._producer.create_batch, self._enqueue
             )
         return found
 
-    def acked_through(self) -> int:
-        """Return a mark such that every batch submitted before it is acknowledged.
+    def _enqueue(self, built: _Built) -> None:
+        batch = built[0]
+        batch.seq = self.sealed
+        self.sealed += 1
+        self._unacked.add(batch.seq)
+        self.unacked_records += len(batch.records)
+        self._queued.append(built)
 
-        Compare it with ``submitted`` read after a successful ``flush``: once ``acked_through()``
-        reaches that value, every record flushed until then is on the broker.
+    def seal(self) -> int:
+        """Close every batch being built (queue it for sending); return the mark they end at."""
+        for slot in self._slots.values():
+            slot.take()
+        return self.sealed
+
+    def acked_through(self) -> int:
+        """Return a mark such that every batch sealed before it is acknowledged.
+
+        Once ``acked_through()`` reaches what ``seal`` returned, every record appended before that
+        call is on the broker.
         """
-        return min(self._unacked) if self._unacked else self.submitted
+        return min(self._unacked) if self._unacked else self.sealed
 
     @property
     def has_failed(self) -> bool:
@@ -151,8 +171,7 @@ class PartitionBatcher:
             if not await self._submit(batch, self._rebuild(batch)):
                 return False
             self._failed.popleft()
-        for slot in self._slots.values():
-            slot.take()
+        self.seal()
         while self._queued:
             batch, builder = self._queued[0]
             if not await self._submit(batch, builder or self._rebuild(batch)):
@@ -172,10 +191,6 @@ class PartitionBatcher:
         except KafkaTimeoutError:
             log.warning("%s[%d]: no room in the producer; retrying", batch.topic, batch.partition)
             return False
-        if batch.seq < 0:
-            batch.seq = self.submitted
-            self.submitted += 1
-            self._unacked.add(batch.seq)
         self.in_flight += len(batch.records)
         future.add_done_callback(partial(self._on_done, batch))
         return True
@@ -204,4 +219,5 @@ class PartitionBatcher:
             self._wake()
             return
         self._unacked.discard(batch.seq)
+        self.unacked_records -= len(batch.records)
         self._on_delivered(batch.topic, len(batch.records), batch.first_ms)

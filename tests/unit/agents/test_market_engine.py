@@ -56,6 +56,12 @@ class FakeConsumer:
         return self.owned
 
 
+async def settle() -> None:
+    """Let the engine's background sender and delivery callbacks run."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
 def book_frame(symbol: str, kind: str, u: int) -> bytes:
     data = {"s": symbol, "b": [["1.0", "1"]], "a": [["1.1", str(u)]], "u": u, "seq": u}
     frame = {"topic": f"orderbook.50.{symbol}", "type": kind, "ts": 1000 + u, "cts": 999 + u}
@@ -107,6 +113,7 @@ async def test_a_bad_frame_is_dead_lettered_and_the_rest_of_the_batch_goes_on(ri
         fetch(book_frame("ABC", "snapshot", 1), b"{not json", book_frame("ABC", "delta", 2))
     )
     await rig.engine.step()
+    await settle()
     assert [letter.raw for letter in rig.dlq.letters] == [b"{not json"]
     assert rig.dlq.letters[0].source == "md.orderbook.raw"
     book = rig.books.book("ABC")
@@ -138,10 +145,12 @@ async def test_offsets_are_committed_only_after_their_outputs_are_acknowledged(r
         fetch(book_frame("ABC", "snapshot", 1), book_frame("ABC", "delta", 2))
     )
     await rig.engine.step()
+    await settle()
     await rig.engine.step()  # idle: nothing acknowledged yet, so nothing to commit
     assert rig.consumer.commits == []
+    assert rig.producer.submitted
     rig.producer.ack_all()
-    await asyncio.sleep(0)
+    await settle()
     await rig.engine.step()
     assert rig.consumer.commits == [{BOOKS_RAW: 2}]
 
@@ -149,15 +158,16 @@ async def test_offsets_are_committed_only_after_their_outputs_are_acknowledged(r
 async def test_a_failed_delivery_is_sent_again_before_the_commit(rig: Rig) -> None:
     rig.consumer.fetches.append(fetch(book_frame("ABC", "snapshot", 1)))
     await rig.engine.step()
+    await settle()
+    sent_first = len(rig.producer.submitted)
     for batch in rig.producer.submitted:
         batch.future.set_exception(OSError("broker gone"))
-    await asyncio.sleep(0)
-    sent_before = len(rig.producer.submitted)
+    await settle()
     await rig.engine.step()
     assert rig.consumer.commits == []
-    assert len(rig.producer.submitted) == 2 * sent_before
+    assert len(rig.producer.submitted) == 2 * sent_first
     rig.producer.ack_all()
-    await asyncio.sleep(0)
+    await settle()
     await rig.engine.step()
     assert rig.consumer.commits == [{BOOKS_RAW: 1}]
 
@@ -171,7 +181,7 @@ async def test_revoked_partitions_are_drained_committed_and_their_books_dropped(
     rig.consumer.fetches.append(fetch(book_frame(symbol, "snapshot", 1)))
     await rig.engine.step()
     revoking = asyncio.ensure_future(rig.engine.on_revoked({BOOKS_RAW}))
-    await asyncio.sleep(0)
+    await settle()
     assert not revoking.done()  # waits for the broker's acknowledgement
     rig.producer.ack_all()
     await revoking
@@ -183,6 +193,7 @@ async def test_revoked_partitions_are_drained_committed_and_their_books_dropped(
 async def test_partitions_that_come_back_keep_their_books(rig: Rig) -> None:
     rig.consumer.fetches.append(fetch(book_frame("ABC", "snapshot", 1)))
     await rig.engine.step()
+    await settle()
     rig.producer.ack_all()
     await rig.engine.on_revoked({BOOKS_RAW})
     rig.engine.on_assigned({BOOKS_RAW})
@@ -197,3 +208,17 @@ def test_the_ledger_releases_offsets_in_order_of_acknowledgement() -> None:
     assert ledger.ready(2) == {BOOKS_RAW: 10}
     assert ledger.ready(3) == {BOOKS_RAW: 20}
     assert len(ledger) == 0
+
+
+async def test_the_loop_waits_while_too_many_outputs_are_unacknowledged(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tradestream.agents.market_engine.MAX_UNACKED_RECORDS", 1)
+    rig.consumer.fetches.append(fetch(book_frame("ABC", "snapshot", 1)))
+    stepping = asyncio.ensure_future(rig.engine.step())
+    await settle()
+    assert not stepping.done()
+    rig.producer.ack_all()
+    await settle()
+    assert stepping.done()
+    assert rig.consumer.commits == [{BOOKS_RAW: 1}]

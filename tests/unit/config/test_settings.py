@@ -67,3 +67,27 @@ def test_invalid_symbol_files_name_file_and_field(tmp_path: Path, text: str, fra
 def test_missing_file_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ConfigFileError, match="file not found"):
         PipelineConfig.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("roles", "parsed", "faust_app"),
+    [
+        ("market,sinks", ("market", "sinks"), "tradestream"),
+        ("sinks", ("sinks",), "tradestream"),
+        ("market", ("market",), "tradestream.status"),
+    ],
+)
+def test_roles_decide_the_faust_group(
+    monkeypatch: pytest.MonkeyPatch, roles: str, parsed: tuple[str, ...], faust_app: str
+) -> None:
+    monkeypatch.setenv("TRADESTREAM_ROLES", roles)
+    settings = Settings()
+    assert settings.roles == parsed
+    assert settings.faust_app_id == faust_app
+    assert settings.market_group_id == "tradestream.market"
+
+
+def test_unknown_roles_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRADESTREAM_ROLES", "market,trading")
+    with pytest.raises(ValidationError):
+        Settings()
