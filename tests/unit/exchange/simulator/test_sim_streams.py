@@ -213,9 +213,7 @@ async def test_the_sent_log_matches_what_clients_received(
 async def test_a_client_that_stops_reading_is_cut_off_while_others_go_on(
     start: Start, connect: Connect, session: aiohttp.ClientSession
 ) -> None:
-    config = replay_config(
-        backlog_limit=20, slow_consumer_s=0.3, source={"loops": 0, "symbols": 8}
-    )
+    config = replay_config(backlog_limit=20, slow_consumer_s=0.3, source={"loops": 0, "symbols": 8})
     sim = await start(config)
     reader = await connect(sim)
     books = [f"orderbook.200.{symbol}" for symbol in sim.symbols]
