@@ -39,7 +39,7 @@ async def run_market_engine() -> None:
         if engine is not None:
             engine.wake()
 
-    batcher = PartitionBatcher(producer, wake, wake)
+    batcher = PartitionBatcher(producer, wake, wake, component="market")
     batches = MarketBatches(books, batcher, settings, now_ms, now_us)
     engine = MarketEngine(
         settings,

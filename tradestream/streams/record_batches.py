@@ -106,9 +106,15 @@ class PartitionBatcher:
     """Own the per-partition slots, submit their batches in order, and re-send failed ones."""
 
     def __init__(
-        self, producer: AIOKafkaProducer, on_delivered: DeliveryHandler, wake: Callable[[], None]
+        self,
+        producer: AIOKafkaProducer,
+        on_delivered: DeliveryHandler,
+        wake: Callable[[], None],
+        *,
+        component: str = "ingest",
     ) -> None:
         self._producer = producer
+        self._retries = metrics.produce_retries.labels(component=component)
         self._on_delivered = on_delivered
         self._wake = wake
         self._slots: dict[tuple[str, int], PartitionSlot] = {}
@@ -207,7 +213,7 @@ class PartitionBatcher:
     def _on_done(self, batch: PendingBatch, done: Any) -> None:
         self.in_flight -= len(batch.records)
         if done.cancelled() or done.exception() is not None:
-            metrics.ingest_produce_retries.inc(len(batch.records))
+            self._retries.inc(len(batch.records))
             log.warning(
                 "delivery of %d records to %s[%d] failed (%s); sending again",
                 len(batch.records),

@@ -66,9 +66,10 @@ ingest_blocked_seconds = Counter(
     "Seconds socket readers waited on a full ingest buffer (block policy).",
     registry=registry,
 )
-ingest_produce_retries = Counter(
-    "tradestream_ingest_produce_retries_total",
-    "Frames whose Kafka delivery failed and were sent again.",
+produce_retries = Counter(
+    "tradestream_produce_retries_total",
+    "Records whose Kafka delivery failed and were sent again, by producing component.",
+    ["component"],
     registry=registry,
 )
 ingest_buffer_depth = Gauge(
