@@ -17,6 +17,7 @@ import importlib
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -117,6 +118,35 @@ def looped(frames: Iterable[bytes], loops: int) -> list[bytes]:
             if "cts" in frame:
                 shifted["cts"] = frame["cts"] + k * span
             out.append(orjson.dumps(shifted))
+    return out
+
+
+_TS = re.compile(rb'"(ts|cts|T)":(\d+)')
+
+
+def paced(frames: Iterable[bytes], rate_per_s: float) -> list[bytes]:
+    """Re-stamp a stream as if its frames arrived ``rate_per_s`` a second, in order.
+
+    A replay faster than the recording keeps the recorded timestamps, so exchange time runs
+    slower than the stream: a symbol's consecutive updates look ~100 ms apart and every one of
+    them is due a feature vector. A live feed at ``rate_per_s`` has exchange time moving with the
+    stream; frame i is stamped ``ts`` = t0 + i / rate (ms), ``cts`` keeps its lag behind ``ts``,
+    and every trade time ``T`` becomes ``ts``. Levels, ``u`` and ``seq`` are untouched.
+    """
+    out = []
+    t0: int | None = None
+    for i, frame in enumerate(frames):
+        stamps = {m.group(1): int(m.group(2)) for m in _TS.finditer(frame)}
+        ts = stamps.get(b"ts", 0)
+        t0 = ts if t0 is None else t0
+        new_ts = t0 + int(i * 1000 / rate_per_s)
+        lag = ts - stamps.get(b"cts", ts)
+
+        def stamp(match: re.Match[bytes], new_ts: int = new_ts, lag: int = lag) -> bytes:
+            value = new_ts - lag if match.group(1) == b"cts" else new_ts
+            return b'"%s":%d' % (match.group(1), value)
+
+        out.append(_TS.sub(stamp, frame))
     return out
 
 

@@ -134,7 +134,8 @@ class MarketBooks:
     def _track(self, symbol: str, depth: int) -> _Tracked:
         tracked = self._tracked.get(symbol)
         if tracked is None:
-            tracked = _Tracked(OrderBook(symbol, depth), FeatureEngine(self.config.features))
+            book = OrderBook(symbol, depth, window=self._levels)
+            tracked = _Tracked(book, FeatureEngine(self.config.features))
             self._tracked[symbol] = tracked
         return tracked
 
@@ -176,19 +177,15 @@ class MarketBooks:
         return update
 
     def _feed_book(self, tracked: _Tracked, ts_ms: int) -> None:
-        # The top-N straight from the book's sorted price lists; sizes looked up in C by map.
+        # The top N as slices of the book's aligned lists, unless the update left them alone.
+        book = tracked.book
+        if not book.top_moved:
+            tracked.features.on_book_unchanged(ts_ms)
+            return
         n = self._levels
-        bids = tracked.book.bids
-        asks = tracked.book.asks
-        bid_px = bids.prices[: -n - 1 : -1]
-        ask_px = asks.prices[:n]
-        tracked.features.on_book(
-            ts_ms,
-            bid_px,
-            list(map(bids.sizes.__getitem__, bid_px)),
-            ask_px,
-            list(map(asks.sizes.__getitem__, ask_px)),
-        )
+        bid_px, bid_sz = book.bids.top_lists(n)
+        ask_px, ask_sz = book.asks.top_lists(n)
+        tracked.features.on_book(ts_ms, bid_px, bid_sz, ask_px, ask_sz)
 
     def _maybe_features(self, tracked: _Tracked, ts_ms: int, recv_ts_ms: int) -> Features | None:
         book = tracked.book

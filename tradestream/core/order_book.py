@@ -1,9 +1,10 @@
 """L2 order book of one symbol, kept from Bybit v5 snapshots and deltas.
 
 Prices are keyed by ``float(price_string)``: the same exchange string always parses to the same
-float, so keys are exact without float arithmetic ever producing one. Each side is a dict
-(price → size) plus an ascending list of prices kept sorted with ``bisect``; at Bybit's depths
-(≤ 1000 levels) the list insert is a short ``memmove`` and beats tree structures in Python.
+float, so keys are exact without float arithmetic ever producing one. Each side is an ascending
+list of prices with an aligned list of sizes, kept sorted with ``bisect``; at Bybit's depths
+(≤ 1000 levels) a list insert is a short ``memmove`` and beats tree structures in Python, and the
+top N of a side is a C slice (``bench/book.py`` measures the alternatives).
 
 Integrity (the invariants of ``docs/architecture.md``): a snapshot resets the book and makes it
 valid; a delta must carry ``u`` = previous ``u`` + 1; an older or equal ``u`` is a duplicate and is
@@ -13,7 +14,7 @@ not go backwards; a crossed book is invalid.
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -42,60 +43,101 @@ class DeltaOutcome(StrEnum):
 
 
 class BookSide:
-    """One side of a book: exact price keys, sorted ascending, best at one end."""
+    """One side of a book: exact price keys, sorted ascending, best at one end.
+
+    ``prices`` (ascending) and ``sizes`` are aligned lists: a level is found by ``bisect`` and
+    inserted or deleted by a ``memmove`` of both, so the top N levels of either side are two C
+    slices, with no per-level lookups. Bids have their best level last, asks first.
+    """
 
     __slots__ = ("_is_bid", "prices", "sizes")
 
     def __init__(self, *, is_bid: bool) -> None:
         self._is_bid = is_bid
         self.prices: list[float] = []
-        self.sizes: dict[float, float] = {}
+        self.sizes: list[float] = []
 
     def clear(self) -> None:
         """Forget every level."""
         self.prices.clear()
         self.sizes.clear()
 
-    def apply(self, levels: Iterable[Level]) -> None:
-        """Set each ``[price, size]`` level; size 0 deletes the level."""
-        sizes = self.sizes
+    def apply(self, levels: Iterable[Level], window: int = 0) -> bool:
+        """Set each ``[price, size]`` level (size 0 deletes it); say if the top ``window`` moved.
+
+        The answer may be True for a change just outside the window (an insert right below it),
+        never False for a change inside it: a caller may skip work on False, not on True.
+        """
         prices = self.prices
+        sizes = self.sizes
+        is_bid = self._is_bid
+        n = len(prices)
+        touched = False
         for price_text, size_text in levels:
             price = float(price_text)
             size = float(size_text)
-            if size == 0.0:
-                if sizes.pop(price, None) is not None:
-                    del prices[bisect_left(prices, price)]
+            i = bisect_left(prices, price)
+            if i < n and prices[i] == price:
+                if size != 0.0:
+                    sizes[i] = size
+                else:
+                    del prices[i]
+                    del sizes[i]
+                    n -= 1
+            elif size != 0.0:
+                prices.insert(i, price)
+                sizes.insert(i, size)
+                n += 1
             else:
-                if price not in sizes:
-                    insort(prices, price)
-                sizes[price] = size
+                continue  # deleting a level that is not there changes nothing
+            if not touched:
+                # the best ``window`` levels: the last indices of bids, the first of asks
+                touched = i >= n - window if is_bid else i < window
+        return touched
+
+    def load(self, levels: Iterable[Level]) -> None:
+        """Replace every level with ``levels`` (a snapshot: any order, the last of a price wins)."""
+        book = {float(price): float(size) for price, size in levels}
+        prices = sorted(price for price, size in book.items() if size != 0.0)
+        self.prices[:] = prices
+        self.sizes[:] = [book[price] for price in prices]
 
     def cap(self, depth: int) -> None:
         """Drop the levels furthest from the touch beyond ``depth``."""
         excess = len(self.prices) - depth
         if excess <= 0:
             return
-        dropped = self.prices[:excess] if self._is_bid else self.prices[-excess:]
         if self._is_bid:
             del self.prices[:excess]
+            del self.sizes[:excess]
         else:
-            del self.prices[-excess:]
-        for price in dropped:
-            del self.sizes[price]
+            del self.prices[depth:]
+            del self.sizes[depth:]
 
     def best(self) -> tuple[float, float] | None:
         """Return the best (price, size), or None for an empty side."""
         if not self.prices:
             return None
-        price = self.prices[-1] if self._is_bid else self.prices[0]
-        return price, self.sizes[price]
+        i = -1 if self._is_bid else 0
+        return self.prices[i], self.sizes[i]
+
+    def best_price(self) -> float:
+        """Return the best price, 0.0 for an empty side (the crossed-book check's fast read)."""
+        if not self.prices:
+            return 0.0
+        return self.prices[-1] if self._is_bid else self.prices[0]
 
     def top(self, n: int) -> list[tuple[float, float]]:
         """Return up to ``n`` levels, best first."""
-        prices = self.prices[: -n - 1 : -1] if self._is_bid else self.prices[:n]
-        sizes = self.sizes
-        return [(p, sizes[p]) for p in prices]
+        px, sz = self.top_lists(n)
+        return list(zip(px, sz, strict=True))
+
+    def top_lists(self, n: int) -> tuple[list[float], list[float]]:
+        """Return the prices and sizes of up to ``n`` levels, best first, as two new lists."""
+        if self._is_bid:
+            stop = -n - 1
+            return self.prices[:stop:-1], self.sizes[:stop:-1]
+        return self.prices[:n], self.sizes[:n]
 
     def __len__(self) -> int:
         return len(self.prices)
@@ -128,11 +170,17 @@ class OrderBook:
         "last_u",
         "status",
         "symbol",
+        "top_moved",
+        "window",
     )
 
-    def __init__(self, symbol: str, depth: int) -> None:
+    def __init__(self, symbol: str, depth: int, window: int = 0) -> None:
+        """Keep ``depth`` levels a side; ``top_moved`` watches the best ``window`` of them."""
         self.symbol = symbol
         self.depth = depth
+        self.window = window
+        self.top_moved = False
+        """Whether the last applied snapshot or delta may have changed the top ``window``."""
         self.bids = BookSide(is_bid=True)
         self.asks = BookSide(is_bid=False)
         self.status = BookStatus.EMPTY
@@ -148,10 +196,9 @@ class OrderBook:
         self.counters.snapshots += 1
         if u == 1:
             self.counters.restarts += 1
-        self.bids.clear()
-        self.asks.clear()
-        self.bids.apply(bids)
-        self.asks.apply(asks)
+        self.bids.load(bids)
+        self.asks.load(asks)
+        self.top_moved = True
         self._accept(u, seq, ts_ms)
         return self._check_crossed()
 
@@ -175,27 +222,39 @@ class OrderBook:
             self.status = BookStatus.INVALID
             return DeltaOutcome.SEQ_REGRESSION
         counters.deltas += 1
-        self.bids.apply(bids)
-        self.asks.apply(asks)
+        window = self.window
+        bids_moved = self.bids.apply(bids, window)
+        self.top_moved = self.asks.apply(asks, window) or bids_moved
         self._accept(u, seq, ts_ms)
-        return self._check_crossed()
+        bid_prices, ask_prices = self.bids.prices, self.asks.prices
+        if bid_prices and ask_prices and bid_prices[-1] >= ask_prices[0]:
+            return self._cross()
+        return DeltaOutcome.APPLIED
 
     def _accept(self, u: int, seq: int, ts_ms: int) -> None:
-        self.bids.cap(self.depth)
-        self.asks.cap(self.depth)
+        depth = self.depth
+        if len(self.bids.prices) > depth:
+            self.bids.cap(depth)
+        if len(self.asks.prices) > depth:
+            self.asks.cap(depth)
         self.last_u = u
         self.last_seq = seq
         self.last_ts_ms = ts_ms
         self.status = BookStatus.VALID
 
     def _check_crossed(self) -> DeltaOutcome:
-        bid = self.bids.best()
-        ask = self.asks.best()
-        if bid is not None and ask is not None and bid[0] >= ask[0]:
-            self.counters.crossed += 1
-            self.status = BookStatus.INVALID
-            return DeltaOutcome.CROSSED
+        if (
+            self.bids.prices
+            and self.asks.prices
+            and (self.bids.best_price() >= self.asks.best_price())
+        ):
+            return self._cross()
         return DeltaOutcome.APPLIED
+
+    def _cross(self) -> DeltaOutcome:
+        self.counters.crossed += 1
+        self.status = BookStatus.INVALID
+        return DeltaOutcome.CROSSED
 
     def invalidate(self) -> None:
         """Mark the book unusable until the next snapshot (e.g. after a restart)."""

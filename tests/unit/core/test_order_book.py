@@ -86,7 +86,9 @@ def test_depth_cap_drops_levels_furthest_from_touch() -> None:
     )
     assert [p for p, _ in book.bids.top(10)] == [3.0, 2.0]
     assert [p for p, _ in book.asks.top(10)] == [4.0, 5.0]
-    assert set(book.bids.sizes) == {3.0, 2.0}
+    assert book.bids.prices == [2.0, 3.0]
+    assert book.asks.prices == [4.0, 5.0]
+    assert len(book.bids.sizes) == len(book.asks.sizes) == 2
 
 
 prices = st.integers(min_value=1, max_value=60).map(lambda t: f"{t / 2:.1f}")
@@ -112,5 +114,24 @@ def test_book_matches_naive_reference(deltas: list[tuple[list[tuple[str, str]], 
                     ref[float(p)] = float(s)
         assert book.bids.top(1000) == sorted(ref_bids.items(), reverse=True)
         assert book.asks.top(1000) == sorted(ref_asks.items())
-        assert 0.0 not in book.bids.sizes.values()
+        assert 0.0 not in book.bids.sizes
+        assert 0.0 not in book.asks.sizes
         del u
+
+
+low = st.lists(st.tuples(st.integers(1, 30).map(lambda t: f"{t / 2:.1f}"), sizes), max_size=8)
+high = st.lists(st.tuples(st.integers(31, 60).map(lambda t: f"{t / 2:.1f}"), sizes), max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(low, high), max_size=30), st.integers(min_value=1, max_value=6))
+def test_top_moved_is_never_false_when_the_top_window_changed(
+    deltas: list[tuple[list[tuple[str, str]], ...]], window: int
+) -> None:
+    book = OrderBook("X", 1000, window=window)
+    book.on_snapshot(1, 1, 1, [["1", "1"]], [["31", "1"]])
+    for u, (bids, asks) in enumerate(deltas, start=2):
+        before = (book.bids.top(window), book.asks.top(window))
+        assert book.on_delta(u, u, u, bids, asks) is DeltaOutcome.APPLIED
+        if not book.top_moved:
+            assert (book.bids.top(window), book.asks.top(window)) == before

@@ -87,7 +87,15 @@ def _activity_specs(window_ms: int) -> list[FeatureSpec]:
 class SideChanges:
     """Track one side's level birth times and the size added and cancelled by each update."""
 
-    __slots__ = ("_better", "_birth_total", "_births", "_births_prev", "added", "cancelled")
+    __slots__ = (
+        "_better",
+        "_birth_total",
+        "_births",
+        "_births_prev",
+        "_n",
+        "added",
+        "cancelled",
+    )
 
     def __init__(self, depth: int, better: float) -> None:
         """Allocate birth buffers; ``better`` is +1 for bids (higher is better), -1 for asks."""
@@ -95,6 +103,7 @@ class SideChanges:
         self._births = [0] * depth
         self._births_prev = [0] * depth
         self._birth_total = 0
+        self._n = 0
         self.added = 0.0
         self.cancelled = 0.0
 
@@ -105,7 +114,12 @@ class SideChanges:
         else:
             self._births, self._births_prev = self._births_prev, self._births
             self._merge(now, cur, prev, prev.n if has_previous else 0)
-        n = cur.n
+        self._n = cur.n
+        return self.mean_age(now)
+
+    def mean_age(self, now: int) -> float:
+        """Return the mean age at ``now`` of the levels of the last update (0.0 if none)."""
+        n = self._n
         return (n * now - self._birth_total) / n if n else 0.0
 
     def _diff_sizes(self, sz: list[float], sz0: list[float], n: int) -> None:
@@ -214,6 +228,18 @@ class BookDynamics:
         for j, i in enumerate(self._ofi_at):
             out[i] = event[j]
         self._has_previous = True
+
+    def repeat(self, now: int, out: list[float]) -> None:
+        """Record at ``now`` an update identical to the last: no flow, levels one update older.
+
+        An all-zero event adds nothing to any window's sums, so it is not pushed.
+        """
+        out[self._age_at[0]] = self._bid.mean_age(now)
+        out[self._age_at[1]] = self._ask.mean_age(now)
+        event = self._event
+        for j, i in enumerate(self._ofi_at):
+            event[j] = 0.0
+            out[i] = 0.0
 
     def refresh(self, now: int, out: list[float]) -> None:
         """Evict events older than each window at ``now`` and write the windowed features."""

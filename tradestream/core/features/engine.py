@@ -131,6 +131,18 @@ class FeatureEngine:
         self._previous_book = self._last_book
         self._last_book = now
 
+    def on_book_unchanged(self, ts_ms: int) -> None:
+        """Take a book update at ``ts_ms`` that left the top-N levels as they were.
+
+        Gives the values ``on_book`` would give with the same levels again, without diffing
+        them: most deltas of a deep book change levels below the top N. Call ``on_book`` first.
+        """
+        now = self._tick(ts_ms)
+        self._dynamics.repeat(now, self._out)
+        self._volatility.repeat(now)
+        self._previous_book = self._last_book
+        self._last_book = now
+
     def on_trade(self, ts_ms: int, price: float, size: float, is_buy: bool) -> None:
         """Take one public trade; ``is_buy`` is the taker side (Bybit ``S == "Buy"``).
 

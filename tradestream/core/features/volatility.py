@@ -31,6 +31,7 @@ _R2: Final = 1
 _R3: Final = 2
 _R_MICRO: Final = 3
 # Below this fraction of the mean square, power sums cannot resolve the third central moment.
+_NO_RETURNS: Final = (0.0, 0.0, 0.0, 0.0)  # the returns of an update that moved no price
 _RELATIVE_VARIANCE_FLOOR: Final = 1e-6
 
 
@@ -135,6 +136,7 @@ class Volatility:
         self._event = [0.0] * 4
         self._last_mid = 0.0
         self._last_micro = 0.0
+        self._mid_defined = False
         self._stats = [
             (windows.index(w), at[f"realized_vol_{window_suffix(w)}"])
             for w in config.volatility_windows_ms
@@ -154,6 +156,7 @@ class Volatility:
 
     def update(self, now: int, mid: float, microprice: float) -> None:
         """Record the returns of one book update; a mid of 0.0 (undefined) is skipped."""
+        self._mid_defined = mid > 0.0
         if mid <= 0.0:
             return
         last_mid, last_micro = self._last_mid, self._last_micro
@@ -165,6 +168,11 @@ class Volatility:
         event[_R], event[_R2], event[_R3] = r, r * r, r * r * r
         event[_R_MICRO] = BPS * math.log(microprice / last_micro)
         self._returns.push(now, event)
+
+    def repeat(self, now: int) -> None:
+        """Record at ``now`` a book update that left mid and microprice as they were."""
+        if self._mid_defined:  # as update() with the same mid: a zero return
+            self._returns.push(now, _NO_RETURNS)
 
     def refresh(self, now: int, out: list[float]) -> None:
         """Evict returns older than each window at ``now`` and write the features."""
