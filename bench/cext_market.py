@@ -73,7 +73,7 @@ class CExtOrderBook:
 
     def on_snapshot(self, u: int, seq: int, ts_ms: int, bids: Any, asks: Any) -> DeltaOutcome:
         """Reset to a snapshot."""
-        self.integrity.on_snapshot(u, seq, ts_ms, (), ())
+        self.integrity.on_snapshot(u, seq, ts_ms, [], [])
         self.bids.clear()
         self.asks.clear()
         self.bids.apply(bids)
@@ -82,7 +82,7 @@ class CExtOrderBook:
 
     def on_delta(self, u: int, seq: int, ts_ms: int, bids: Any, asks: Any) -> DeltaOutcome:
         """Apply a delta if it continues the book (max_depth caps the view, not storage)."""
-        outcome = self.integrity.on_delta(u, seq, ts_ms, (), ())
+        outcome = self.integrity.on_delta(u, seq, ts_ms, [], [])
         if outcome is not DeltaOutcome.APPLIED:
             return outcome
         self.bids.apply(bids)

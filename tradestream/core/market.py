@@ -63,12 +63,14 @@ class _Tracked:
         "last_recv_ms",
         "last_top",
         "resync_requested_at",
+        "top_status",
     )
 
     def __init__(self, book: OrderBook, features: FeatureEngine) -> None:
         self.book = book
         self.features = features
         self.last_top: tuple[Any, ...] = ()
+        self.top_status = BookStatus.EMPTY
         self.resync_requested_at: int | None = None
         self.features_at = -(2**62)
         self.last_recv_ms = 0
@@ -143,7 +145,9 @@ class MarketBooks:
         """Apply one raw order-book frame and say what to publish."""
         frame = decode_orderbook(raw)
         data = frame.data
-        tracked = self._track(data.s, depth_of_topic(frame.topic))
+        tracked = self._tracked.get(data.s)
+        if tracked is None:
+            tracked = self._track(data.s, depth_of_topic(frame.topic))
         book = tracked.book
         tracked.last_recv_ms = recv_ts_ms
         if frame.type == "snapshot":
@@ -219,8 +223,10 @@ class MarketBooks:
         self, tracked: _Tracked, frame: OrderbookFrame, recv_ts_ms: int
     ) -> BookTop | None:
         book = tracked.book
-        if book.status is BookStatus.EMPTY:
+        status = book.status
+        if status is BookStatus.EMPTY or (not book.best_moved and status is tracked.top_status):
             return None
+        tracked.top_status = status
         bid = book.bids.best() or (0.0, 0.0)
         ask = book.asks.best() or (0.0, 0.0)
         key = (book.status, bid, ask)

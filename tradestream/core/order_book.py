@@ -15,12 +15,15 @@ not go backwards; a crossed book is invalid.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
-# [price, size] as the exchange's decimal strings or as floats parsed from them (the decoder's).
-Level = Sequence[str] | Sequence[float]
+UNTOUCHED: Final = 1 << 30
+"""The rank ``BookSide.apply`` returns when no level changed."""
+Level = tuple[float, float]
+"""``(price, size)`` as floats parsed from the exchange's decimal strings (the decoder does it)."""
+Levels = list[Level]
 
 
 class BookStatus(StrEnum):
@@ -62,20 +65,19 @@ class BookSide:
         self.prices.clear()
         self.sizes.clear()
 
-    def apply(self, levels: Iterable[Level], window: int = 0) -> bool:
-        """Set each ``[price, size]`` level (size 0 deletes it); say if the top ``window`` moved.
+    def apply(self, levels: Levels) -> int:
+        """Set each ``[price, size]`` level (size 0 deletes it); return the best rank it changed.
 
-        The answer may be True for a change just outside the window (an insert right below it),
-        never False for a change inside it: a caller may skip work on False, not on True.
+        Rank 0 is the best level; ``UNTOUCHED`` means no level changed. The rank may be one
+        better than the truth for a deletion, never worse: a caller may skip reading the top k
+        levels when the rank is ≥ k.
         """
         prices = self.prices
         sizes = self.sizes
         is_bid = self._is_bid
         n = len(prices)
-        touched = False
-        for price_text, size_text in levels:
-            price = float(price_text)
-            size = float(size_text)
+        best = UNTOUCHED
+        for price, size in levels:
             i = bisect_left(prices, price)
             if i < n and prices[i] == price:
                 if size != 0.0:
@@ -90,14 +92,13 @@ class BookSide:
                 n += 1
             else:
                 continue  # deleting a level that is not there changes nothing
-            if not touched:
-                # the best ``window`` levels: the last indices of bids, the first of asks
-                touched = i >= n - window if is_bid else i < window
-        return touched
+            rank = n - 1 - i if is_bid else i  # bids have their best level last
+            best = min(best, rank)
+        return best
 
-    def load(self, levels: Iterable[Level]) -> None:
+    def load(self, levels: Levels) -> None:
         """Replace every level with ``levels`` (a snapshot: any order, the last of a price wins)."""
-        book = {float(price): float(size) for price, size in levels}
+        book = dict(levels)
         prices = sorted(price for price, size in book.items() if size != 0.0)
         self.prices[:] = prices
         self.sizes[:] = [book[price] for price in prices]
@@ -162,6 +163,7 @@ class OrderBook:
 
     __slots__ = (
         "asks",
+        "best_moved",
         "bids",
         "counters",
         "depth",
@@ -181,6 +183,8 @@ class OrderBook:
         self.window = window
         self.top_moved = False
         """Whether the last applied snapshot or delta may have changed the top ``window``."""
+        self.best_moved = False
+        """Whether it may have changed the best bid or ask (price or size)."""
         self.bids = BookSide(is_bid=True)
         self.asks = BookSide(is_bid=False)
         self.status = BookStatus.EMPTY
@@ -189,22 +193,18 @@ class OrderBook:
         self.last_ts_ms = 0
         self.counters = BookCounters()
 
-    def on_snapshot(
-        self, u: int, seq: int, ts_ms: int, bids: Iterable[Level], asks: Iterable[Level]
-    ) -> DeltaOutcome:
+    def on_snapshot(self, u: int, seq: int, ts_ms: int, bids: Levels, asks: Levels) -> DeltaOutcome:
         """Reset the book to a snapshot; ``u`` = 1 marks an exchange-side restart."""
         self.counters.snapshots += 1
         if u == 1:
             self.counters.restarts += 1
         self.bids.load(bids)
         self.asks.load(asks)
-        self.top_moved = True
+        self.top_moved = self.best_moved = True
         self._accept(u, seq, ts_ms)
         return self._check_crossed()
 
-    def on_delta(
-        self, u: int, seq: int, ts_ms: int, bids: Iterable[Level], asks: Iterable[Level]
-    ) -> DeltaOutcome:
+    def on_delta(self, u: int, seq: int, ts_ms: int, bids: Levels, asks: Levels) -> DeltaOutcome:
         """Apply a delta if it continues the book, otherwise say why it did not."""
         counters = self.counters
         if self.status is not BookStatus.VALID:
@@ -222,9 +222,9 @@ class OrderBook:
             self.status = BookStatus.INVALID
             return DeltaOutcome.SEQ_REGRESSION
         counters.deltas += 1
-        window = self.window
-        bids_moved = self.bids.apply(bids, window)
-        self.top_moved = self.asks.apply(asks, window) or bids_moved
+        rank = min(self.bids.apply(bids), self.asks.apply(asks))
+        self.top_moved = rank < self.window
+        self.best_moved = rank < 1  # a deleted best bid may rank -1
         self._accept(u, seq, ts_ms)
         bid_prices, ask_prices = self.bids.prices, self.asks.prices
         if bid_prices and ask_prices and bid_prices[-1] >= ask_prices[0]:
