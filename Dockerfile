@@ -4,13 +4,21 @@
 #   docker build -t tradestream .
 #   docker run --rm tradestream tradestream --help
 
-# --- build: a wheel of this package only (pure Python; dependencies come as wheels) --------
+# --- build: a wheel of this package with the market hot path compiled by mypyc -------------
+# (setup.py, TRADESTREAM_COMPILE=1: ~2.5x faster per message; the wheel keeps the .py sources,
+# and an extension module is imported before a .py of the same name.) mypyc type-checks the
+# package, so the build stage installs its dependencies and builds without isolation.
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY tradestream ./tradestream
-RUN pip wheel --no-deps --wheel-dir /wheels .
+RUN pip install '.[dev]' \
+    && TRADESTREAM_COMPILE=1 pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . \
+    && python -c 'import zipfile, glob; names = zipfile.ZipFile(glob.glob("/wheels/*.whl")[0]).namelist(); assert any(n.endswith(".so") for n in names), "hot path not compiled"' 
 
 # --- runtime ------------------------------------------------------------------------------
 FROM python:3.11-slim

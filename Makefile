@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 # The mypyc-compiled hot path (see setup.py), built outside the source tree so that no .so ever
 # shadows a .py in tradestream/; bench/cext_market.py (the C-extension peer) is compiled beside it.
 BUILD := bench/.build
-HOT_PATH := setup.py $(wildcard tradestream/core/*.py tradestream/core/features/*.py)
+# The build holds a copy of the whole package, so any package file makes it stale.
+PACKAGE_FILES := setup.py pyproject.toml $(shell find tradestream -type f ! -name '*.pyc')
 
 .PHONY: venv lint test test-unit test-compiled test-integration demo bench compiled stack-up \
 	stack-down clean
@@ -24,13 +25,15 @@ lint: $(STAMP)
 	bash scripts/check
 
 # The test command (README, .ci/run): venv, stack up, unit + integration tests, stack down.
+# Everything against the real stack, then the core unit tests on the compiled (deployed) build.
 test: $(STAMP)
 	bash scripts/test
+	$(MAKE) test-compiled
 
 test-unit: $(STAMP)
 	$(BIN)/pytest tests/unit -q
 
-$(BUILD)/.built: $(STAMP) $(HOT_PATH) bench/cext_market.py
+$(BUILD)/.built: $(STAMP) $(PACKAGE_FILES) bench/cext_market.py
 	rm -rf $(BUILD) build/compiled build/bench-peer
 	TRADESTREAM_COMPILE=1 $(BIN)/python setup.py -q build --build-base build/compiled \
 		--build-lib $(BUILD) 2>&1 | grep -v -e '^cc1: note' -e 'Treating generator' || true

@@ -148,7 +148,8 @@ class CExtMarketBooks:
         if outcome is DeltaOutcome.APPLIED:
             self._feed_book(tracked, frame.ts)
             update.features = self._maybe_features(tracked, frame.ts, recv_ts_ms)
-        update.resync = self._maybe_resync(tracked, outcome)
+        else:
+            update.resync = self._maybe_resync(tracked, outcome)
         update.book_top = self._maybe_top(tracked, frame, recv_ts_ms)
         return update
 
@@ -156,9 +157,13 @@ class CExtMarketBooks:
         # to_list() returns the best `levels` (the view depth) as (price, size) tuples.
         bids = tracked.book.bids.levels.to_list()
         asks = tracked.book.asks.levels.to_list()
-        bid_px, bid_sz = zip(*bids, strict=True) if bids else ((), ())
-        ask_px, ask_sz = zip(*asks, strict=True) if asks else ((), ())
-        tracked.features.on_book(ts_ms, bid_px, bid_sz, ask_px, ask_sz)
+        tracked.features.on_book(
+            ts_ms,
+            [price for price, _ in bids],
+            [size for _, size in bids],
+            [price for price, _ in asks],
+            [size for _, size in asks],
+        )
 
     def _maybe_features(self, tracked: _Tracked, ts_ms: int, recv_ts_ms: int) -> Features | None:
         book = tracked.book.integrity

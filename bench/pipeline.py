@@ -2,6 +2,10 @@
 
 1. Stream: the simulator replays the recording as ``--symbols`` symbols (200-level books plus
    trades) flat out; a plain WebSocket client collects the frames. Cached in ``bench/.cache/``.
+   The frames are then stamped as a live feed at ``--rate`` (``harness.paced``: exchange time
+   moves with the stream, so features come at their configured 100 ms per symbol);
+   ``--recorded-timestamps`` keeps the recording's, which makes every update due a vector.
+   The worker runs the mypyc-compiled hot path as deployed (``--variant interpreted``: not).
 2. Throughput: all of the stream but its last ``--rate`` x ``--seconds`` frames is produced to
    the raw topics of a fresh namespace while no worker runs; then ONE worker starts, and the time
    from its first processed frame until its consumer group's lag on the raw topics is zero gives
@@ -37,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import harness
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -119,8 +124,12 @@ async def record_stream(symbols: int, loops: int) -> list[bytes]:
     return collected
 
 
-def load_stream(symbols: int, loops: int, regenerate: bool) -> list[Frame]:
-    """Return the cached stream, recording it first if needed."""
+def load_stream(symbols: int, loops: int, regenerate: bool, rate: int) -> list[Frame]:
+    """Return the cached stream, recording it first if needed, stamped as a live feed at ``rate``.
+
+    With ``rate`` 0 the recorded timestamps stay (exchange time then runs ``rate`` / ~950 times
+    slower than the stream and every book update is due a feature vector).
+    """
     path = CACHE / f"stream-{symbols}sym-{LEVELS}lv-{loops}loops.ndjson.gz"
     if regenerate or not path.exists():
         progress(f"recording {symbols} symbols x {loops} loops from the simulator")
@@ -132,6 +141,8 @@ def load_stream(symbols: int, loops: int, regenerate: bool) -> list[Frame]:
         partial.replace(path)
     else:
         lines = gzip.decompress(path.read_bytes()).split(b"\n")
+    if rate:
+        lines = harness.paced(lines, rate)
     frames = []
     for raw in lines:
         topic = topic_decoder.decode(raw).topic
@@ -447,14 +458,20 @@ async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
         "TRADESTREAM_PARTITIONS": str(settings.partitions),
         "TRADESTREAM_CONFIG_DIR": str(ROOT / "config"),
     }
-    worker = WorkerProcess(settings.web_port, log, env=env)
+    flags: tuple[str, ...] = ()
+    if args.variant == "compiled":
+        # The deployed build: the mypyc-compiled hot path first on the path, cwd not on it.
+        env["PYTHONPATH"] = str(harness.BUILD)
+        flags = ("-P",)
+    worker = WorkerProcess(settings.web_port, log, env=env, python_flags=flags)
     sinks = None
+    market_env = {**env, "TRADESTREAM_ROLES": "market"}
     if args.sinks == "none":
         # The market engine alone: what the market path costs without the sinks' share.
-        worker = WorkerProcess(settings.web_port, log, env={**env, "TRADESTREAM_ROLES": "market"})
+        worker = WorkerProcess(settings.web_port, log, env=market_env, python_flags=flags)
     if args.sinks == "separate":
         # The sink agents in a worker of their own; the measured worker runs the market role only.
-        worker = WorkerProcess(settings.web_port, log, env={**env, "TRADESTREAM_ROLES": "market"})
+        worker = WorkerProcess(settings.web_port, log, env=market_env, python_flags=flags)
         sinks_env = {**env, "TRADESTREAM_ROLES": "sinks"}
         sinks = WorkerProcess(free_port(), log.with_suffix(".sinks.log"), env=sinks_env)
     try:
@@ -497,10 +514,25 @@ def main() -> None:
         help="sink agents in the measured worker, in a second worker, or not at all",
     )
     parser.add_argument("--regenerate", action="store_true", help="record the stream again")
+    parser.add_argument(
+        "--variant",
+        choices=("compiled", "interpreted"),
+        default="compiled",
+        help="the worker on the mypyc-compiled hot path (as deployed; `make compiled`) or not",
+    )
+    parser.add_argument(
+        "--recorded-timestamps",
+        action="store_true",
+        help="keep the recording's timestamps instead of stamping the stream as a live feed "
+        "at --rate (a feature vector on nearly every book update)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "pipeline.json")
     args = parser.parse_args()
     began = time.monotonic()
-    frames = load_stream(args.symbols, args.loops, args.regenerate)
+    if args.variant == "compiled" and not (harness.BUILD / ".built").exists():
+        sys.exit(f"{harness.BUILD} is not built: run `make compiled`")
+    stamp_rate = 0 if args.recorded_timestamps else args.rate
+    frames = load_stream(args.symbols, args.loops, args.regenerate, stamp_rate)
     frames = frames[: args.frames] if args.frames else frames
     load_before = os.getloadavg()
     # SIGTERM (e.g. ``timeout``) stops the run like Ctrl-C, so the namespace is still cleaned up.
@@ -511,11 +543,14 @@ def main() -> None:
         "commit": commit(),
         "symbols": args.symbols,
         "levels": LEVELS,
+        "variant": args.variant,
+        "timestamps": "recorded" if args.recorded_timestamps else f"live feed at {args.rate}/s",
         "sustained_msgs_per_s": throughput["sustained_msgs_per_s"],
-        "latency_ms_p50": latency.get("latency_ms_p50"),
-        "latency_ms_p99": latency.get("latency_ms_p99"),
-        "latency_ms_p999": latency.get("latency_ms_p999"),
-        "cpu_percent": latency["cpu_percent"],
+        "paced_rate_msgs_per_s": args.rate,
+        "p50_ms_at_10k": latency.get("latency_ms_p50"),
+        "p99_ms_at_10k": latency.get("latency_ms_p99"),
+        "p999_ms_at_10k": latency.get("latency_ms_p999"),
+        "cpu_percent_at_10k": latency["cpu_percent"],
         "rss_mb": latency["rss_mb"],
         **measured,
         "cpus": os.cpu_count(),

@@ -19,6 +19,7 @@ A book's status goes to ``md.book.status`` (compacted) on every change and at mo
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -81,15 +82,29 @@ class MarketBatches:
             for spec in (topics.BOOK_TOP, topics.FEATURES, topics.OPS_CONTROL, topics.BOOK_STATUS)
         }
         self._slots: dict[tuple[str, bytes], PartitionSlot] = {}
+        self._outcomes: Counter[DeltaOutcome] = Counter()
+        self._last_latency_ms = -1
         self._checkpointed_at: dict[str, tuple[int, str]] = {}
 
     def process(self, records: Iterable[Any]) -> list[DeadLetter]:
-        """Apply each record in its own error boundary; return the dead letters, in order."""
+        """Apply each record in its own error boundary; return the dead letters, in order.
+
+        Metrics are settled once per batch (a Prometheus update takes a lock): frame counts
+        in full, the receive → produced latency from the batch's last book top.
+        """
         failed: list[DeadLetter] = []
-        for record in records:
-            letter = self._track(record)
-            if letter is not None:
-                failed.append(letter)
+        self._outcomes.clear()
+        self._last_latency_ms = -1
+        try:
+            for record in records:
+                letter = self._track(record)
+                if letter is not None:
+                    failed.append(letter)
+        finally:
+            for outcome, count in self._outcomes.items():
+                _frames_by_outcome[outcome].inc(count)
+            if self._last_latency_ms >= 0:
+                metrics.book_latency.observe(self._last_latency_ms / 1000)
         return failed
 
     def forget(self, partitions: Iterable[int]) -> None:
@@ -119,11 +134,11 @@ class MarketBatches:
         return None
 
     def _on_book_update(self, update: BookUpdate, recv_us: bytes | None) -> None:
-        _frames_by_outcome[update.outcome].inc()
+        self._outcomes[update.outcome] += 1
         key = update.symbol.encode()
         if update.book_top is not None:
             top = update.book_top
-            metrics.book_latency.observe(max(top.produced_ts_ms - top.recv_ts_ms, 0) / 1000)
+            self._last_latency_ms = max(top.produced_ts_ms - top.recv_ts_ms, 0)
             self._add(self.book_top_topic, key, _encode(top), recv_us)
         if update.features is not None:
             self._add(self.features_topic, key, _encode(update.features), recv_us)

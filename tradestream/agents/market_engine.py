@@ -229,4 +229,6 @@ def market_consumer(settings: Settings) -> AIOKafkaConsumer:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         partition_assignment_strategy=(RangePartitionAssignor,),
+        max_partition_fetch_bytes=settings.market_partition_fetch_bytes,
+        fetch_max_bytes=settings.market_fetch_max_bytes,
     )

@@ -30,7 +30,7 @@ _decode_status = msgspec.json.decode
 
 async def run_market_engine() -> None:
     """Start the market engine as a runtime dependency of the app (stopped with it)."""
-    producer = build_producer(settings, linger_ms=0)
+    producer = build_producer(settings, linger_ms=0, compression_type=None)
     await producer.start()
     consumer = market_consumer(settings)
     engine: MarketEngine | None = None

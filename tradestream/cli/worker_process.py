@@ -17,10 +17,17 @@ import aiohttp
 class WorkerProcess:
     """A ``tradestream worker`` child with its own web port and log file."""
 
-    def __init__(self, web_port: int, log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        web_port: int,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        python_flags: tuple[str, ...] = (),
+    ) -> None:
         self.web_port = web_port
         self.log_path = log_path
         self._env = {**os.environ, **(env or {}), "TRADESTREAM_WEB_PORT": str(web_port)}
+        self._python_flags = python_flags
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -38,8 +45,8 @@ class WorkerProcess:
         """Start the worker; its output goes to ``log_path``."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "tradestream.cli.main", "worker"],
+        self._proc = subprocess.Popen(  # noqa: S603  (our interpreter and flags, no shell)
+            [sys.executable, *self._python_flags, "-m", "tradestream.cli.main", "worker"],
             env=self._env,
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -62,6 +62,14 @@ class Settings(BaseSettings):
     market_commit_interval_ms: PositiveInt = Field(
         default=200, description="How often the market engine commits acknowledged offsets."
     )
+    market_partition_fetch_bytes: PositiveInt = Field(
+        default=262_144,
+        description="Most bytes the market engine's consumer fetches per partition and request; "
+        "with ``market_fetch_max_bytes`` it bounds the records buffered ahead (memory).",
+    )
+    market_fetch_max_bytes: PositiveInt = Field(
+        default=4_194_304, description="Most bytes per fetch request of the market engine."
+    )
     roles: Annotated[tuple[Role, ...], NoDecode] = Field(
         default=("market", "sinks"),
         description="What this worker runs: the market engine (and book status table), the "

@@ -150,17 +150,19 @@ class MarketBooks:
             tracked = self._track(data.s, depth_of_topic(frame.topic))
         book = tracked.book
         tracked.last_recv_ms = recv_ts_ms
+        ts = frame.ts
         if frame.type == "snapshot":
-            outcome = book.on_snapshot(data.u, data.seq, frame.ts, data.b, data.a)
+            outcome = book.on_snapshot(data.u, data.seq, ts, data.b, data.a)
             tracked.resync_requested_at = None
             tracked.features.reset_book()
         else:
-            outcome = book.on_delta(data.u, data.seq, frame.ts, data.b, data.a)
+            outcome = book.on_delta(data.u, data.seq, ts, data.b, data.a)
         update = BookUpdate(data.s, outcome)
         if outcome is DeltaOutcome.APPLIED:
-            self._feed_book(tracked, frame.ts)
-            update.features = self._maybe_features(tracked, frame.ts, recv_ts_ms)
-        update.resync = self._maybe_resync(tracked, outcome)
+            self._feed_book(tracked, ts)
+            update.features = self._maybe_features(tracked, ts, recv_ts_ms)
+        else:
+            update.resync = self._maybe_resync(tracked, outcome)
         update.book_top = self._maybe_top(tracked, frame, recv_ts_ms)
         return update
 

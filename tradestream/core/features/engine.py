@@ -16,7 +16,6 @@ so that every window stays monotone and every age is ≥ 0.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Final, Protocol
 
 from tradestream.core.features.book_dynamics import BookDynamics
@@ -111,10 +110,10 @@ class FeatureEngine:
     def on_book(
         self,
         ts_ms: int,
-        bid_px: Sequence[float],
-        bid_sz: Sequence[float],
-        ask_px: Sequence[float],
-        ask_sz: Sequence[float],
+        bid_px: list[float],
+        bid_sz: list[float],
+        ask_px: list[float],
+        ask_sz: list[float],
     ) -> None:
         """Take the current top-N levels at ``ts_ms``; call it after every book change.
 

@@ -10,7 +10,6 @@ needs for a level that appeared or vanished.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Final
 
 BID_SENTINEL_PX: Final = 0.0
@@ -29,7 +28,7 @@ class BookSide:
         self.sz = [0.0] * depth
         self.n = 0
 
-    def load(self, px: Sequence[float], sz: Sequence[float]) -> None:
+    def load(self, px: list[float], sz: list[float]) -> None:
         """Copy up to ``depth`` levels (best first) and pad the slots that the last load used."""
         depth = len(self.px)
         n = min(len(px), len(sz), depth)
@@ -59,10 +58,10 @@ class BookLevels:
 
     def load(
         self,
-        bid_px: Sequence[float],
-        bid_sz: Sequence[float],
-        ask_px: Sequence[float],
-        ask_sz: Sequence[float],
+        bid_px: list[float],
+        bid_sz: list[float],
+        ask_px: list[float],
+        ask_sz: list[float],
     ) -> None:
         """Make the latest snapshot the previous one and load the new levels into the other."""
         self.bid, self.prev_bid = self.prev_bid, self.bid

@@ -19,6 +19,7 @@ allocation after construction) rather than dropping events.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from itertools import pairwise
 
@@ -78,7 +79,7 @@ class WindowedSums:
         self._capacity = size
         self._mask = size - 1
         self._ts = [0] * size
-        self._prefix = [[0.0] * size for _ in range(n_channels)]
+        self._prefix = [array("d", bytes(8 * size)) for _ in range(n_channels)]
         self._totals = [0.0] * n_channels
         self._end = 0
         self._starts = [0] * len(self._windows)
@@ -107,7 +108,7 @@ class WindowedSums:
             self.counts[w] = 0
             sums[:] = self._zeros
 
-    def push(self, ts_ms: int, values: Sequence[float]) -> None:
+    def push(self, ts_ms: int, values: list[float]) -> None:
         """Append one event stamped ``ts_ms`` (never earlier than the previous one).
 
         Only the longest window is moved here, which bounds memory; call ``advance`` before
@@ -184,7 +185,7 @@ class WindowedSums:
         new_size = self._capacity * 2
         new_mask = new_size - 1
         new_ts = [0] * new_size
-        new_prefix = [[0.0] * new_size for _ in self._prefix]
+        new_prefix = [array("d", bytes(8 * new_size)) for _ in self._prefix]
         for i in range(first, self._end):
             new_ts[i & new_mask] = self._ts[i & self._mask]
             for c, prefix in enumerate(self._prefix):

@@ -31,7 +31,7 @@ _R2: Final = 1
 _R3: Final = 2
 _R_MICRO: Final = 3
 # Below this fraction of the mean square, power sums cannot resolve the third central moment.
-_NO_RETURNS: Final = (0.0, 0.0, 0.0, 0.0)  # the returns of an update that moved no price
+_NO_RETURNS: Final = [0.0, 0.0, 0.0, 0.0]  # the returns of an update that moved no price
 _RELATIVE_VARIANCE_FLOOR: Final = 1e-6
 
 
