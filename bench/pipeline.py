@@ -510,8 +510,9 @@ def main() -> None:
     parser.add_argument(
         "--sinks",
         choices=("same", "separate", "none"),
-        default="same",
-        help="sink agents in the measured worker, in a second worker, or not at all",
+        default="separate",
+        help="sink agents in a second worker (as deployed: docker-compose.yml), in the measured "
+        "worker, or not at all",
     )
     parser.add_argument("--regenerate", action="store_true", help="record the stream again")
     parser.add_argument(

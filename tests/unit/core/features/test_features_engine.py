@@ -117,3 +117,38 @@ def test_no_nan_or_inf_on_random_streams(events: list[tuple[object, ...]]) -> No
         else:
             engine.on_clock(ts)
         assert all(math.isfinite(value) for value in engine.values())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    events=st.lists(
+        st.one_of(book_event, trade_event, st.tuples(st.just("same"), st.integers(0, 500))),
+        max_size=40,
+    )
+)
+def test_an_unchanged_update_gives_what_the_same_levels_again_give(
+    events: list[tuple[object, ...]],
+) -> None:
+    # One engine gets on_book_unchanged where the other gets the previous levels again.
+    diffing, skipping = FeatureEngine(), FeatureEngine()
+    ts = 1_700_000_000_000
+    last: tuple[list[float], ...] | None = None
+    for event in events:
+        kind, gap = event[0], event[1]
+        assert isinstance(gap, int)
+        ts += abs(gap)
+        if kind == "trade":
+            for engine in (diffing, skipping):
+                engine.on_trade(ts, *event[2:])  # type: ignore[arg-type]
+            continue
+        if kind == "book":
+            bids = sorted(event[2], reverse=True)  # type: ignore[call-overload]
+            asks = sorted(event[3])  # type: ignore[call-overload]
+            last = ([p for p, _ in bids], [q for _, q in bids], [p for p, _ in asks])
+            last += ([q for _, q in asks],)
+            for engine in (diffing, skipping):
+                engine.on_book(ts, *(list(side) for side in last))
+        elif last is not None:
+            diffing.on_book(ts, *(list(side) for side in last))
+            skipping.on_book_unchanged(ts)
+        assert skipping.values() == pytest.approx(diffing.values(), rel=1e-9, abs=1e-6)
