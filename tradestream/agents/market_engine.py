@@ -231,4 +231,6 @@ def market_consumer(settings: Settings) -> AIOKafkaConsumer:
         partition_assignment_strategy=(RangePartitionAssignor,),
         max_partition_fetch_bytes=settings.market_partition_fetch_bytes,
         fetch_max_bytes=settings.market_fetch_max_bytes,
+        fetch_min_bytes=settings.market_fetch_min_bytes,
+        fetch_max_wait_ms=settings.market_fetch_max_wait_ms,
     )

@@ -67,6 +67,14 @@ class Settings(BaseSettings):
         description="Most bytes the market engine's consumer fetches per partition and request; "
         "with ``market_fetch_max_bytes`` it bounds the records buffered ahead (memory).",
     )
+    market_fetch_min_bytes: PositiveInt = Field(
+        default=1,
+        description="Bytes the broker gathers before answering the market engine's fetch (or "
+        "``market_fetch_max_wait_ms`` passes): more means fewer, larger batches, later.",
+    )
+    market_fetch_max_wait_ms: PositiveInt = Field(
+        default=500, description="Longest the broker holds a fetch waiting for its minimum."
+    )
     market_fetch_max_bytes: PositiveInt = Field(
         default=4_194_304, description="Most bytes per fetch request of the market engine."
     )
