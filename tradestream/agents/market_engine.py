@@ -100,6 +100,9 @@ class MarketEngine(mode.Service):
         self._batches = batches
         self._dlq = dlq
         self._ledger = OffsetLedger()
+        self._unsealed: Offsets = {}
+        self._sealed_at = 0.0
+        self._linger_s = settings.market_linger_ms / 1000
         self._progress = asyncio.Event()
         self._committed_at = 0.0
         self._revoked: set[int] = set()
@@ -130,6 +133,9 @@ class MarketEngine(mode.Service):
                 raise failure
         if fetched:
             await self.handle(fetched)
+        if not fetched or time.monotonic() - self._sealed_at >= self._linger_s:
+            self._release()
+            await self._await_room()
         await self.commit_acked(idle=not fetched)
 
     async def handle(self, fetched: dict[TopicPartition, list[Any]]) -> None:
@@ -138,12 +144,23 @@ class MarketEngine(mode.Service):
         for records in fetched.values():
             letters.extend(self._batches.process(records))
         await send_dead_letters(self._dlq, letters)
-        self._ledger.add(self._batcher.seal(), offsets_after(fetched))
-        self._send()
+        self._unsealed.update(offsets_after(fetched))
+
+    async def _await_room(self) -> None:
         # Back-pressure: do not run further ahead of the broker's acknowledgements than this.
         while self._batcher.unacked_records > MAX_UNACKED_RECORDS:
             self._progress.clear()
             await self._progress.wait()
+
+    def _release(self) -> None:
+        # Close the output batches built since the last release and hand them to the sender;
+        # the inputs that caused them become committable once they are acknowledged.
+        self._sealed_at = time.monotonic()
+        if not self._unsealed:
+            return
+        self._ledger.add(self._batcher.seal(), self._unsealed)
+        self._unsealed = {}
+        self._send()
 
     def _send(self) -> None:
         # Outputs are sent by one background task so that processing goes on while aiokafka
@@ -171,6 +188,7 @@ class MarketEngine(mode.Service):
 
     async def drain(self) -> None:
         """Flush every output, wait until all are acknowledged, and commit every input."""
+        self._release()
         mark = self._batcher.seal()
         self._send()
         while self._batcher.acked_through() < mark:

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
         description="How long the market engine's fetch waits when nothing has arrived (ms); "
         "a fetch returns at once with whatever is buffered, so this is idle time, not delay.",
     )
+    market_linger_ms: NonNegativeInt = Field(
+        default=0,
+        description="How long the market engine keeps adding fetched batches' outputs to the "
+        "same record batches before sending them (0: send after every fetch). Fewer, fuller "
+        "produce requests for up to this much latency.",
+    )
     market_commit_interval_ms: PositiveInt = Field(
         default=200, description="How often the market engine commits acknowledged offsets."
     )

@@ -85,6 +85,10 @@ class Rig:
 
 @pytest.fixture
 def rig() -> Rig:
+    return make_rig(SETTINGS)
+
+
+def make_rig(settings: Settings) -> Rig:
     producer = FakeBatchProducer(partition_count=4)
     consumer = FakeConsumer()
     dlq = MemoryDeadLetterQueue()
@@ -95,9 +99,9 @@ def rig() -> Rig:
         lambda *_: holder[0].wake(),
         lambda *_: holder[0].wake(),
     )
-    batches = MarketBatches(books, batcher, SETTINGS, lambda: 5, lambda: 5_000)
+    batches = MarketBatches(books, batcher, settings, lambda: 5, lambda: 5_000)
     engine = MarketEngine(
-        SETTINGS,
+        settings,
         consumer=consumer,  # type: ignore[arg-type]
         producer=producer,  # type: ignore[arg-type]
         batcher=batcher,
@@ -222,3 +226,26 @@ async def test_the_loop_waits_while_too_many_outputs_are_unacknowledged(
     await settle()
     assert stepping.done()
     assert rig.consumer.commits == [{BOOKS_RAW: 1}]
+
+
+async def test_with_a_linger_outputs_of_several_fetches_go_out_together() -> None:
+    rig = make_rig(SETTINGS.model_copy(update={"market_linger_ms": 3_600_000}))
+    rig.consumer.fetches.append(fetch(book_frame("ABC", "snapshot", 1)))
+    await rig.engine.step()  # the first release is due at once
+    await settle()
+    sent = len(rig.producer.submitted)
+    assert sent >= 1
+    rig.consumer.fetches.append(fetch(book_frame("ABC", "delta", 2), first=1))
+    await rig.engine.step()  # within the linger: kept back
+    rig.consumer.fetches.append(fetch(book_frame("ABC", "delta", 3), first=2))
+    await rig.engine.step()
+    await settle()
+    assert len(rig.producer.submitted) == sent
+    await rig.engine.step()  # idle: whatever is built goes out, as one batch per partition
+    await settle()
+    later = rig.producer.submitted[sent:]
+    assert [(s.topic, len(s.records)) for s in later] == [("md.book.top", 2)]
+    rig.producer.ack_all()
+    await settle()
+    await rig.engine.step()
+    assert rig.consumer.commits[-1] == {BOOKS_RAW: 3}
