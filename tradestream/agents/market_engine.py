@@ -9,8 +9,9 @@ in the worker with its own ``AIOKafkaConsumer``:
   (a symbol's book and trades meet in one process);
 - ``getmany`` returns whatever is fetched (at most ``market_batch_size``; it waits up to
   ``market_batch_ms`` only when nothing has arrived); the batch is processed synchronously
-  (``MarketBatches``), its dead letters are sent, and its outputs go out as one record batch per
-  partition (``PartitionBatcher``) from a background sender, so that the next batch is processed
+  (``MarketBatches``), its dead letters are sent, and its outputs go out (after each fetch, or
+  every ``market_linger_ms`` if set) as one record batch per partition (``PartitionBatcher``)
+  from a background sender, so that the next batch is processed
   while aiokafka waits for a partition's previous batch to be acknowledged;
 - input offsets are committed only after the outputs of their batch are acknowledged
   (``OffsetLedger``), at most every ``market_commit_interval_ms`` and whenever the input is idle:
