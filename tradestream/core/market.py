@@ -63,14 +63,12 @@ class _Tracked:
         "last_recv_ms",
         "last_top",
         "resync_requested_at",
-        "top_status",
     )
 
     def __init__(self, book: OrderBook, features: FeatureEngine) -> None:
         self.book = book
         self.features = features
         self.last_top: tuple[Any, ...] = ()
-        self.top_status = BookStatus.EMPTY
         self.resync_requested_at: int | None = None
         self.features_at = -(2**62)
         self.last_recv_ms = 0
@@ -226,9 +224,9 @@ class MarketBooks:
     ) -> BookTop | None:
         book = tracked.book
         status = book.status
-        if status is BookStatus.EMPTY or (not book.best_moved and status is tracked.top_status):
+        last = tracked.last_top  # (status, bid, ask) of the last book top published
+        if status is BookStatus.EMPTY or (not book.best_moved and last and last[0] is status):
             return None
-        tracked.top_status = status
         bid = book.bids.best() or (0.0, 0.0)
         ask = book.asks.best() or (0.0, 0.0)
         key = (book.status, bid, ask)

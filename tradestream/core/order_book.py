@@ -60,11 +60,6 @@ class BookSide:
         self.prices: list[float] = []
         self.sizes: list[float] = []
 
-    def clear(self) -> None:
-        """Forget every level."""
-        self.prices.clear()
-        self.sizes.clear()
-
     def apply(self, levels: Levels) -> int:
         """Set each ``[price, size]`` level (size 0 deletes it); return the best rank it changed.
 
@@ -121,12 +116,6 @@ class BookSide:
             return None
         i = -1 if self._is_bid else 0
         return self.prices[i], self.sizes[i]
-
-    def best_price(self) -> float:
-        """Return the best price, 0.0 for an empty side (the crossed-book check's fast read)."""
-        if not self.prices:
-            return 0.0
-        return self.prices[-1] if self._is_bid else self.prices[0]
 
     def top(self, n: int) -> list[tuple[float, float]]:
         """Return up to ``n`` levels, best first."""
@@ -226,10 +215,7 @@ class OrderBook:
         self.top_moved = rank < self.window
         self.best_moved = rank < 1  # a deleted best bid may rank -1
         self._accept(u, seq, ts_ms)
-        bid_prices, ask_prices = self.bids.prices, self.asks.prices
-        if bid_prices and ask_prices and bid_prices[-1] >= ask_prices[0]:
-            return self._cross()
-        return DeltaOutcome.APPLIED
+        return self._check_crossed()
 
     def _accept(self, u: int, seq: int, ts_ms: int) -> None:
         depth = self.depth
@@ -243,18 +229,12 @@ class OrderBook:
         self.status = BookStatus.VALID
 
     def _check_crossed(self) -> DeltaOutcome:
-        if (
-            self.bids.prices
-            and self.asks.prices
-            and (self.bids.best_price() >= self.asks.best_price())
-        ):
-            return self._cross()
+        bids, asks = self.bids.prices, self.asks.prices  # best bid last, best ask first
+        if bids and asks and bids[-1] >= asks[0]:
+            self.counters.crossed += 1
+            self.status = BookStatus.INVALID
+            return DeltaOutcome.CROSSED
         return DeltaOutcome.APPLIED
-
-    def _cross(self) -> DeltaOutcome:
-        self.counters.crossed += 1
-        self.status = BookStatus.INVALID
-        return DeltaOutcome.CROSSED
 
     def invalidate(self) -> None:
         """Mark the book unusable until the next snapshot (e.g. after a restart)."""

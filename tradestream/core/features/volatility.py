@@ -30,8 +30,8 @@ _R: Final = 0
 _R2: Final = 1
 _R3: Final = 2
 _R_MICRO: Final = 3
+_NO_RETURNS: Final = [0.0, 0.0, 0.0, 0.0]  # an update that moved no price (read, never written)
 # Below this fraction of the mean square, power sums cannot resolve the third central moment.
-_NO_RETURNS: Final = [0.0, 0.0, 0.0, 0.0]  # the returns of an update that moved no price
 _RELATIVE_VARIANCE_FLOOR: Final = 1e-6
 
 
