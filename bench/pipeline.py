@@ -33,6 +33,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -43,8 +44,10 @@ from typing import Any
 import aiohttp
 import harness
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from confluent_kafka import OFFSET_END, Consumer, Producer
+from confluent_kafka import TopicPartition as ConfluentPartition
 from redis.asyncio import Redis
 
 from tradestream.cli.demo import free_port
@@ -70,6 +73,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 BACKLOG_LIMIT_S = 330
 """Longest the throughput phase may take; with the drain limit the bench stays under 10 min."""
 DRAIN_LIMIT_S = 90
+FLOOR_SECONDS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,29 +186,97 @@ async def produce_all(settings: Settings, frames: list[Frame]) -> None:
         await producer.stop()
 
 
-async def produce_paced(settings: Settings, frames: list[Frame], rate: int) -> float:
-    """Produce frames at ``rate`` per second (1 ms ticks); return the seconds it took."""
-    book_topic, trade_topic = _raw_names(settings)
-    # No linger: the latency measured starts at the send call.
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
-        linger_ms=0, compression_type="lz4",
-    )  # fmt: skip
-    await producer.start()
+async def produce_paced(
+    settings: Settings, frames: list[Frame], rate: int, to: tuple[str, str] | None = None
+) -> float:
+    """Produce frames at ``rate`` per second (1 ms ticks); return the seconds it took.
+
+    The load generator is librdkafka (C): at 10,000 msgs/s aiokafka's per-record ``send``
+    took about 40% of a core on this 2-core box, CPU the measured worker and the broker then
+    fought over. Same guarantees as ingest (idempotent, acks=all, murmur2 partitioning of the
+    symbol key); no linger and Nagle off, so the latency starts at the produce call.
+    ``to`` names the (book, trade) topics if not the raw ones.
+    """
+    book_topic, trade_topic = to or _raw_names(settings)
+    producer = Producer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "enable.idempotence": True,
+            "linger.ms": 0,
+            "compression.type": "lz4",
+            "partitioner": "murmur2_random",
+            "socket.nagle.disable": True,
+        }
+    )
     started = time.monotonic()
     sent = 0
-    try:
-        while sent < len(frames):
-            due = min(len(frames), int((time.monotonic() - started) * rate) + 1)
-            for frame in frames[sent:due]:
-                topic = book_topic if frame.book else trade_topic
-                await producer.send(topic, frame.raw, key=frame.key, headers=_headers())
-            sent = due
-            await asyncio.sleep(0.001)
-        await producer.flush()
-    finally:
-        await producer.stop()
+    while sent < len(frames):
+        due = min(len(frames), int((time.monotonic() - started) * rate) + 1)
+        for frame in frames[sent:due]:
+            topic = book_topic if frame.book else trade_topic
+            producer.produce(topic, frame.raw, frame.key, headers=_headers())
+        sent = due
+        producer.poll(0)
+        await asyncio.sleep(0.001)
+    left = await asyncio.to_thread(producer.flush, 30)
+    if left:
+        raise RuntimeError(f"{left} paced frames were not acknowledged")
     return time.monotonic() - started
+
+
+def consume_stamps(
+    settings: Settings, topic: str, ready: threading.Event, stop: threading.Event
+) -> list[float]:
+    """Read ``topic`` from its end until ``stop``; return receive → consumed latencies in ms."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": f"{settings.namespace}.floor",
+            "enable.auto.commit": False,
+            "socket.nagle.disable": True,
+        }
+    )
+    parts = [ConfluentPartition(topic, p, OFFSET_END) for p in range(settings.partitions)]
+    consumer.assign(parts)
+    latencies: list[float] = []
+    try:
+        while not stop.is_set():
+            message = consumer.poll(0.05)
+            if message is None:
+                ready.set()  # assigned and caught up with the (empty) topic
+                continue
+            now_us = time.time_ns() // 1_000
+            for name, value in message.headers() or ():
+                if name == RECV_TS_US:
+                    latencies.append((now_us - int(value)) / 1000)
+    finally:
+        consumer.close()
+    return latencies
+
+
+async def measure_floor(settings: Settings, frames: list[Frame], rate: int) -> dict[str, Any]:
+    """Time the broker alone: the paced producer → broker → a bare librdkafka consumer.
+
+    What the box gives before any processing, on a scratch topic while the worker idles; the
+    worker's receive → produced latency cannot be lower.
+    """
+    topic = f"{settings.namespace}.bench.floor"
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, settings.partitions, 1)])
+    finally:
+        await admin.close()
+    ready, stop = threading.Event(), threading.Event()
+    reading = asyncio.ensure_future(asyncio.to_thread(consume_stamps, settings, topic, ready, stop))
+    await asyncio.to_thread(ready.wait, 30)
+    window = frames[: rate * FLOOR_SECONDS]
+    progress(f"broker floor: {len(window):,} frames at {rate:,}/s to a bare consumer")
+    await produce_paced(settings, window, rate, to=(topic, topic))
+    await asyncio.sleep(1.0)  # the last records reach the consumer
+    stop.set()
+    latencies = await reading
+    return {"frames": len(window), "received": len(latencies), **percentiles(latencies, "ms")}
 
 
 # ---- the worker ------------------------------------------------------------------------------
@@ -483,6 +555,7 @@ async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
         if sinks is not None:
             sinks.start()
         throughput = await measure_throughput(settings, worker, backlog, sinks=args.sinks != "none")
+        floor = await measure_floor(settings, window, args.rate)
         latency = await measure_latency(settings, worker, window, args.rate, args.seconds)
     finally:
         await asyncio.to_thread(worker.stop)
@@ -494,6 +567,7 @@ async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
     return {
         "throughput": throughput,
         "latency": latency,
+        "broker_floor": floor,
         "sinks": args.sinks,
         "worker_settings": secret_free,
     }
@@ -551,6 +625,8 @@ def main() -> None:
         "p50_ms_at_10k": latency.get("latency_ms_p50"),
         "p99_ms_at_10k": latency.get("latency_ms_p99"),
         "p999_ms_at_10k": latency.get("latency_ms_p999"),
+        "broker_floor_p50_ms": measured["broker_floor"].get("ms_p50"),
+        "broker_floor_p99_ms": measured["broker_floor"].get("ms_p99"),
         "cpu_percent_at_10k": latency["cpu_percent"],
         "rss_mb": latency["rss_mb"],
         **measured,

@@ -4,10 +4,10 @@
 symbol's book or feature engine inside its own error boundary (``dead_letter_for``): a bad frame
 becomes a dead letter and the rest of the batch goes on; a ``HaltError`` propagates and stops the
 worker with the batch uncommitted. What a record changes (book top, features, resync request,
-book status) is appended straight to the per-partition record batch of its output topic
-(``streams/record_batches.py``), partitioned by murmur2 of the symbol like the default
+book status) is produced straight to the partition of its output topic
+(librdkafka's, ``streams/rdkafka.py``), partitioned by murmur2 of the symbol like the default
 partitioner, so the outputs stay co-partitioned with the raw topics. ``MarketEngine``
-(``agents/market_engine.py``) sends those batches and commits the inputs once they are acknowledged.
+(``agents/market_engine.py``) commits the inputs once those outputs are acknowledged.
 
 Book tops and features carry headers ``produced_ts_us`` and, if the input had one, ``recv_ts_us``,
 so receive → produced latency can be measured below a millisecond.
@@ -20,7 +20,7 @@ A book's status goes to ``md.book.status`` (compacted) on every change and at mo
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
@@ -35,7 +35,7 @@ from tradestream.sinks.dead_letters import DeadLetter
 from tradestream.streams import topics
 from tradestream.streams.partitioning import partition_for_key
 from tradestream.streams.producer import PRODUCED_TS_US_HEADER, RECV_TS_HEADER, RECV_TS_US_HEADER
-from tradestream.streams.record_batches import PartitionBatcher, PartitionSlot
+from tradestream.streams.rdkafka import Outputs, ProducerSlot
 from tradestream.web import metrics
 
 _encode = book_top_encoder.encode
@@ -44,15 +44,18 @@ _frames_by_outcome = {o: metrics.book_frames.labels(outcome=o.value) for o in De
 
 
 def record_stamps(record: Any) -> tuple[int, bytes | None]:
-    """Return a raw record's receive time in ms (else its Kafka timestamp) and its µs stamp."""
+    """Return a raw record's receive time in ms (else its Kafka timestamp) and its µs stamp.
+
+    ``record`` is a ``confluent_kafka.Message`` (its fields are methods).
+    """
     ms: int | None = None
     us: bytes | None = None
-    for name, value in record.headers or ():
+    for name, value in record.headers() or ():
         if name == RECV_TS_HEADER:
             ms = int(value)
         elif name == RECV_TS_US_HEADER:
             us = value
-    return (int(record.timestamp) if ms is None else ms), us
+    return (int(record.timestamp()[1]) if ms is None else ms), us
 
 
 class MarketBatches:
@@ -61,13 +64,13 @@ class MarketBatches:
     def __init__(
         self,
         books: MarketBooks,
-        batcher: PartitionBatcher,
+        outputs: Outputs,
         settings: Settings,
         clock_ms: Callable[[], int],
         clock_us: Callable[[], int],
     ) -> None:
         self.books = books
-        self._batcher = batcher
+        self._outputs = outputs
         self._clock_ms = clock_ms
         self._clock_us = clock_us
         self._status_interval_ms = settings.book_status_interval_ms
@@ -81,7 +84,7 @@ class MarketBatches:
             settings.scoped(spec.name): list(range(spec.partitions(settings)))
             for spec in (topics.BOOK_TOP, topics.FEATURES, topics.OPS_CONTROL, topics.BOOK_STATUS)
         }
-        self._slots: dict[tuple[str, bytes], PartitionSlot] = {}
+        self._slots: dict[tuple[str, bytes], ProducerSlot] = {}
         self._outcomes: Counter[DeltaOutcome] = Counter()
         self._last_latency_ms = -1
         self._checkpointed_at: dict[str, tuple[int, str]] = {}
@@ -117,10 +120,11 @@ class MarketBatches:
                 self._checkpointed_at.pop(symbol, None)
 
     def _track(self, record: Any) -> DeadLetter | None:
-        raw: bytes = record.value
+        raw: bytes = record.value()
+        topic: str = record.topic()
         try:
             recv_ms, recv_us = record_stamps(record)
-            if record.topic == self._trades_topic:
+            if topic == self._trades_topic:
                 trades = self.books.apply_trades(raw, recv_ms)
                 if trades is not None and trades.features is not None:
                     key = trades.symbol.encode()
@@ -130,7 +134,7 @@ class MarketBatches:
         except HaltError:
             raise
         except Exception as exc:
-            return dead_letter_for(raw, record.topic, exc)
+            return dead_letter_for(raw, topic, exc)
         return None
 
     def _on_book_update(self, update: BookUpdate, recv_us: bytes | None) -> None:
@@ -170,14 +174,14 @@ class MarketBatches:
             headers.append((RECV_TS_US_HEADER, recv_us))
         self._slot(topic, key).append(key, value, headers, self._clock_ms())
 
-    def _slot(self, topic: str, key: bytes) -> PartitionSlot:
+    def _slot(self, topic: str, key: bytes) -> ProducerSlot:
         slot = self._slots.get((topic, key))
         if slot is None:
             partition = partition_for_key(key, self._partitions[topic])
-            slot = self._slots[(topic, key)] = self._batcher.slot(topic, partition)
+            slot = self._slots[(topic, key)] = self._outputs.slot(topic, partition)
         return slot
 
 
-def offsets_after(fetched: Mapping[Any, Sequence[Any]]) -> dict[Any, int]:
-    """Return, per topic partition, the offset to commit once ``fetched`` is fully handled."""
-    return {tp: records[-1].offset + 1 for tp, records in fetched.items() if records}
+def offsets_after(messages: Iterable[Any]) -> dict[tuple[str, int], int]:
+    """Return, per (topic, partition), the offset to commit once ``messages`` are handled."""
+    return {(m.topic(), m.partition()): m.offset() + 1 for m in messages}

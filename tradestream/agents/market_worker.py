@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import msgspec
@@ -18,8 +19,7 @@ from tradestream.app import app, settings
 from tradestream.core.clock import now_ms, now_us
 from tradestream.core.market import MarketBooks, MarketConfig
 from tradestream.streams import topics
-from tradestream.streams.producer import build_producer
-from tradestream.streams.record_batches import PartitionBatcher
+from tradestream.streams.rdkafka import Outputs
 from tradestream.tables.books import book_status_by_symbol
 
 books = MarketBooks(
@@ -28,30 +28,22 @@ books = MarketBooks(
 _decode_status = msgspec.json.decode
 
 
+books_lock = threading.Lock()
+"""Held by the market engine's thread while it changes the books; the web views take it to read."""
+
+
 async def run_market_engine() -> None:
     """Start the market engine as a runtime dependency of the app (stopped with it)."""
-    producer = build_producer(settings, linger_ms=0, compression_type=None)
-    await producer.start()
-    consumer = market_consumer(settings)
-    engine: MarketEngine | None = None
-
-    def wake(*_: Any) -> None:
-        if engine is not None:
-            engine.wake()
-
-    batcher = PartitionBatcher(producer, wake, wake, component="market")
-    batches = MarketBatches(books, batcher, settings, now_ms, now_us)
+    outputs = Outputs.connect(settings)
     engine = MarketEngine(
         settings,
-        consumer=consumer,
-        producer=producer,
-        batcher=batcher,
-        batches=batches,
+        consumer=market_consumer(settings),
+        outputs=outputs,
+        batches=MarketBatches(books, outputs, settings, now_ms, now_us),
         dlq=dead_letter_queue(),
+        books_lock=books_lock,
+        topics=[settings.scoped(spec.name) for spec in topics.MARKET_INPUTS],
     )
-    await consumer.start()
-    raw = [settings.scoped(spec.name) for spec in topics.MARKET_INPUTS]
-    consumer.subscribe(raw, listener=engine.rebalance_listener)
     await app.add_runtime_dependency(engine)
 
 

@@ -55,15 +55,15 @@ class Settings(BaseSettings):
         default=2000, description="Raw frames the market engine takes per fetch at most."
     )
     market_batch_ms: PositiveInt = Field(
-        default=5,
+        default=100,
         description="How long the market engine's fetch waits when nothing has arrived (ms); "
-        "a fetch returns at once with whatever is buffered, so this is idle time, not delay.",
+        "a fetch returns as soon as a record is there, so this is idle time, not delay.",
     )
     market_linger_ms: NonNegativeInt = Field(
         default=0,
-        description="How long the market engine keeps adding fetched batches' outputs to the "
-        "same record batches before sending them (0: send after every fetch). Fewer, fuller "
-        "produce requests for up to this much latency.",
+        description="How long the market engine's producer (librdkafka ``linger.ms``) gathers "
+        "outputs into one produce request (0: send at once). Fewer, fuller requests for up to "
+        "this much latency.",
     )
     market_commit_interval_ms: PositiveInt = Field(
         default=200, description="How often the market engine commits acknowledged offsets."
@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     )
     market_fetch_max_wait_ms: PositiveInt = Field(
         default=500, description="Longest the broker holds a fetch waiting for its minimum."
+    )
+    market_prefetch_kbytes: PositiveInt = Field(
+        default=16_384,
+        description="Most KiB of raw records the market engine's consumer (librdkafka) fetches "
+        "ahead of processing (memory bound).",
     )
     market_fetch_max_bytes: PositiveInt = Field(
         default=4_194_304, description="Most bytes per fetch request of the market engine."

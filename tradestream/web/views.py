@@ -6,7 +6,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from tradestream.agents.market_worker import books
+from tradestream.agents.market_worker import books, books_lock
 from tradestream.app import app
 from tradestream.tables.books import book_status_by_symbol
 from tradestream.web.metrics import registry
@@ -15,7 +15,8 @@ from tradestream.web.metrics import registry
 @app.page("/health/")
 async def health(web: Any, request: Any) -> Any:
     """Say the worker is serving and how many of its books are valid."""
-    statuses = [books.status_record(s, top_n=0)["status"] for s in books.symbols()]
+    with books_lock:  # the market engine's thread changes the books
+        statuses = [books.status_record(s, top_n=0)["status"] for s in books.symbols()]
     return web.json(
         {
             "status": "ok",
@@ -29,7 +30,9 @@ async def health(web: Any, request: Any) -> Any:
 async def list_books(web: Any, request: Any) -> Any:
     """List the live books this worker keeps, with best bid and ask and integrity counters."""
     depth = int(request.query.get("depth", "1"))
-    return web.json({"books": [books.status_record(s, top_n=depth) for s in books.symbols()]})
+    with books_lock:  # the market engine's thread changes the books
+        records = [books.status_record(s, top_n=depth) for s in books.symbols()]
+    return web.json({"books": records})
 
 
 @app.page("/books/{symbol}/")
