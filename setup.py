@@ -17,7 +17,8 @@ import sys
 
 from setuptools import setup
 
-# The per-message path of the market agent: book, features, and the glue that drives them.
+# The per-message path of the market agent: book, features, the glue that drives them, and the
+# market engine's per-record step (apply, produce, count deliveries).
 # Modules defining pydantic models (config.py, market_config.py) stay interpreted.
 COMPILED = [
     "tradestream/core/order_book.py",
@@ -29,6 +30,8 @@ COMPILED = [
     "tradestream/core/features/flow_features.py",
     "tradestream/core/features/volatility.py",
     "tradestream/core/features/engine.py",
+    "tradestream/agents/market.py",
+    "tradestream/streams/rdkafka.py",
 ]
 
 # Commands that would put the extensions beside the sources (editable installs, --inplace).

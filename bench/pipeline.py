@@ -187,14 +187,19 @@ async def produce_all(settings: Settings, frames: list[Frame]) -> None:
 
 
 async def produce_paced(
-    settings: Settings, frames: list[Frame], rate: int, to: tuple[str, str] | None = None
+    settings: Settings,
+    frames: list[Frame],
+    rate: int,
+    linger_ms: float,
+    to: tuple[str, str] | None = None,
 ) -> float:
     """Produce frames at ``rate`` per second (1 ms ticks); return the seconds it took.
 
     The load generator is librdkafka (C): at 10,000 msgs/s aiokafka's per-record ``send``
     took about 40% of a core on this 2-core box, CPU the measured worker and the broker then
     fought over. Same guarantees as ingest (idempotent, acks=all, murmur2 partitioning of the
-    symbol key); no linger and Nagle off, so the latency starts at the produce call.
+    symbol key); Nagle off, and ``linger_ms`` (default 1: the records that arrive within a
+    millisecond go in one request, as ingest batches them) counts in the latency.
     ``to`` names the (book, trade) topics if not the raw ones.
     """
     book_topic, trade_topic = to or _raw_names(settings)
@@ -202,16 +207,21 @@ async def produce_paced(
         {
             "bootstrap.servers": settings.kafka_bootstrap,
             "enable.idempotence": True,
-            "linger.ms": 0,
+            "linger.ms": linger_ms,
             "compression.type": "lz4",
             "partitioner": "murmur2_random",
             "socket.nagle.disable": True,
         }
     )
+    # The first frame connects the producer (idempotent: a producer id first) before the clock
+    # starts, or the frames queued meanwhile would measure the connection.
+    first = frames[0]
+    producer.produce(book_topic if first.book else trade_topic, first.raw, first.key)
+    await asyncio.to_thread(producer.flush, 30)
     started = time.monotonic()
-    sent = 0
+    sent = 1
     while sent < len(frames):
-        due = min(len(frames), int((time.monotonic() - started) * rate) + 1)
+        due = min(len(frames), int((time.monotonic() - started) * rate) + 2)
         for frame in frames[sent:due]:
             topic = book_topic if frame.book else trade_topic
             producer.produce(topic, frame.raw, frame.key, headers=_headers())
@@ -254,7 +264,9 @@ def consume_stamps(
     return latencies
 
 
-async def measure_floor(settings: Settings, frames: list[Frame], rate: int) -> dict[str, Any]:
+async def measure_floor(
+    settings: Settings, frames: list[Frame], rate: int, linger_ms: float
+) -> dict[str, Any]:
     """Time the broker alone: the paced producer → broker → a bare librdkafka consumer.
 
     What the box gives before any processing, on a scratch topic while the worker idles; the
@@ -272,7 +284,7 @@ async def measure_floor(settings: Settings, frames: list[Frame], rate: int) -> d
     await asyncio.to_thread(ready.wait, 30)
     window = frames[: rate * FLOOR_SECONDS]
     progress(f"broker floor: {len(window):,} frames at {rate:,}/s to a bare consumer")
-    await produce_paced(settings, window, rate, to=(topic, topic))
+    await produce_paced(settings, window, rate, linger_ms, to=(topic, topic))
     await asyncio.sleep(1.0)  # the last records reach the consumer
     stop.set()
     latencies = await reading
@@ -399,7 +411,7 @@ async def read_latencies(
         settings.scoped(topics.BOOK_TOP.name): ("book_top", book_top_decoder),
         settings.scoped(topics.FEATURES.name): ("features", features_decoder),
     }
-    found: dict[str, list[float]] = {"book_top": [], "features": [], "book_top_us": []}
+    found: dict[str, list[float]] = {"book_top": [], "features": [], "book_top_us": [], "at": []}
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
     await consumer.start()
     try:
@@ -423,10 +435,27 @@ async def read_latencies(
 def _collect(found: dict[str, list[float]], kind: str, decoder: Any, message: Any) -> None:
     record = decoder.decode(message.value)
     found[kind].append(float(record.produced_ts_ms - record.recv_ts_ms))
+    if kind == "book_top":
+        found["at"].append(float(record.recv_ts_ms))
     headers = dict(message.headers or ())
     if kind == "book_top" and RECV_TS_US in headers and PRODUCED_TS_US in headers:
         micros = int(headers[PRODUCED_TS_US]) - int(headers[RECV_TS_US])
         found["book_top_us"].append(micros / 1000)
+
+
+def by_second(received_ms: list[float], latencies: list[float]) -> list[list[float]]:
+    """Return [p50, p99] of the latencies per second of receive time (warm-up vs steady)."""
+    if not received_ms:
+        return []
+    first = min(received_ms)
+    seconds: dict[int, list[float]] = {}
+    for at, latency in zip(received_ms, latencies, strict=True):
+        seconds.setdefault(int((at - first) // 1000), []).append(latency)
+    out = []
+    for second in sorted(seconds):
+        ordered = sorted(seconds[second])
+        out.append([ordered[len(ordered) // 2], ordered[int(len(ordered) * 0.99)]])
+    return out
 
 
 def percentiles(values: list[float], prefix: str) -> dict[str, float]:
@@ -441,8 +470,13 @@ def percentiles(values: list[float], prefix: str) -> dict[str, float]:
     return {k: round(v, 3) for k, v in out.items()}
 
 
-async def measure_latency(
-    settings: Settings, worker: WorkerProcess, frames: list[Frame], rate: int, seconds: int
+async def measure_latency(  # noqa: PLR0917 - the bench's knobs
+    settings: Settings,
+    worker: WorkerProcess,
+    frames: list[Frame],
+    rate: int,
+    seconds: int,
+    linger_ms: float,
 ) -> dict[str, Any]:
     """Pace frames at ``rate`` for ``seconds``; sample the worker; read back the latencies."""
     outputs = [settings.scoped(topics.BOOK_TOP.name), settings.scoped(topics.FEATURES.name)]
@@ -460,7 +494,7 @@ async def measure_latency(
 
     sampler = asyncio.create_task(sample())
     progress(f"producing {len(window):,} frames at {rate:,}/s")
-    took = await produce_paced(settings, window, rate)
+    took = await produce_paced(settings, window, rate, linger_ms)
     cpu_percent = cpu.percent()
     sampler.cancel()
     try:
@@ -478,6 +512,7 @@ async def measure_latency(
         "features": len(found["features"]),
         **percentiles(found["book_top"], "latency_ms"),
         **percentiles(found["book_top_us"], "latency_us_res_ms"),
+        "latency_ms_p50_p99_by_second": by_second(found["at"], found["book_top"]),
         **percentiles(found["features"], "features_latency_ms"),
         "cpu_percent": round(cpu_percent, 1),
         "rss_mb": round(max(cpu.rss_mb), 1),
@@ -555,8 +590,10 @@ async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
         if sinks is not None:
             sinks.start()
         throughput = await measure_throughput(settings, worker, backlog, sinks=args.sinks != "none")
-        floor = await measure_floor(settings, window, args.rate)
-        latency = await measure_latency(settings, worker, window, args.rate, args.seconds)
+        floor = await measure_floor(settings, window, args.rate, args.generator_linger_ms)
+        latency = await measure_latency(
+            settings, worker, window, args.rate, args.seconds, args.generator_linger_ms
+        )
     finally:
         await asyncio.to_thread(worker.stop)
         if sinks is not None:
@@ -587,6 +624,12 @@ def main() -> None:
         default="separate",
         help="sink agents in a second worker (as deployed: docker-compose.yml), in the measured "
         "worker, or not at all",
+    )
+    parser.add_argument(
+        "--generator-linger-ms",
+        type=float,
+        default=1.0,
+        help="the paced load generator's linger (librdkafka linger.ms)",
     )
     parser.add_argument("--regenerate", action="store_true", help="record the stream again")
     parser.add_argument(

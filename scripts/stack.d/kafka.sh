@@ -7,7 +7,9 @@
 
 KAFKA_PORT=${TRADESTREAM_KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${TRADESTREAM_KAFKA_CONTROLLER_PORT:-9093}
-KAFKA_HEAP=${TRADESTREAM_KAFKA_HEAP:--Xms256m -Xmx512m}
+KAFKA_HEAP=${TRADESTREAM_KAFKA_HEAP:--Xms1g -Xmx1g}
+# A broker pause is every in-flight record's latency: G1 with a short pause goal.
+KAFKA_GC=${TRADESTREAM_KAFKA_GC:--XX:+UseG1GC -XX:MaxGCPauseMillis=20}
 KAFKA_STOP_TIMEOUT=${TRADESTREAM_KAFKA_STOP_TIMEOUT:-90}
 KAFKA_POM=$ROOT_DIR/scripts/kafka/pom.xml
 KAFKA_DIR=$STACK_DIR/kafka
@@ -173,9 +175,9 @@ kafka_up() {
     kafka_write_config
     kafka_format
     log "kafka: starting $(kafka_version) (KRaft)"
-    # shellcheck disable=SC2086 # KAFKA_HEAP holds several JVM options
+    # shellcheck disable=SC2086 # KAFKA_HEAP and KAFKA_GC hold several JVM options
     pid=$(spawn_detached "$KAFKA_DIR/logs/kafka.out" \
-        java $KAFKA_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
+        java $KAFKA_HEAP $KAFKA_GC -XX:+ExitOnOutOfMemoryError \
         -Djava.awt.headless=true -Dkafka.logs.dir="$KAFKA_DIR/logs" \
         -Dlog4j.configuration="file:$KAFKA_DIR/log4j.properties" \
         -cp "$libs/*" kafka.Kafka "$KAFKA_DIR/server.properties")
