@@ -540,7 +540,8 @@ async def clean_up(settings: Settings) -> None:
     redis = Redis.from_url(settings.redis_url.get_secret_value())
     await redis.delete(settings.dlq_stream)
     await redis.aclose()
-    shutil.rmtree(Path.cwd() / f"{settings.group_id}-data", ignore_errors=True)
+    for app_id in (settings.group_id, f"{settings.group_id}.status"):
+        shutil.rmtree(settings.faust_data_dir / f"{app_id}-data", ignore_errors=True)
 
 
 def commit() -> str:

@@ -13,6 +13,7 @@ import faust
 from tradestream.config.settings import get_settings
 
 settings = get_settings()
+settings.faust_data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
 
 
 def _broker_url(bootstrap: str) -> str:
@@ -23,6 +24,7 @@ app = faust.App(
     settings.faust_app_id,
     broker=_broker_url(settings.kafka_bootstrap),
     store="memory://",
+    datadir=str(settings.faust_data_dir / "{conf.name}-data"),
     topic_partitions=settings.partitions,
     topic_replication_factor=1,
     key_serializer="raw",

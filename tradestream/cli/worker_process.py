@@ -36,6 +36,10 @@ class WorkerProcess:
         """Return the worker's process id once started (the bench reads its CPU and memory)."""
         return self._proc.pid if self._proc is not None else None
 
+    def exit_code(self) -> int | None:
+        """Return the worker's exit code if it has exited, else None."""
+        return self._proc.poll() if self._proc is not None else None
+
     @property
     def url(self) -> str:
         """Return the base URL of the worker's web views."""

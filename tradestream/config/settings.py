@@ -7,6 +7,7 @@ Every other module receives a frozen ``Settings`` (or a piece of it) instead of 
 from __future__ import annotations
 
 import re
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -104,6 +105,11 @@ class Settings(BaseSettings):
         default=2000, description="Records one consumer fetch returns at most."
     )
     log_level: str = "info"
+    faust_data_dir: Path = Field(
+        default=Path(tempfile.gettempdir()) / "tradestream-faust",
+        description="Where Faust keeps its per-app data folder (tables are in memory and "
+        "rebuilt from their changelogs, so nothing there needs to outlive the worker).",
+    )
 
     @field_validator("namespace")
     @classmethod
