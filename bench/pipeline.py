@@ -235,9 +235,19 @@ async def produce_paced(
 
 
 def consume_stamps(
-    settings: Settings, topic: str, ready: threading.Event, stop: threading.Event
+    settings: Settings,
+    topic: str,
+    events: tuple[threading.Event, threading.Event],
+    cpus: set[int] | None,
 ) -> list[float]:
-    """Read ``topic`` from its end until ``stop``; return receive → consumed latencies in ms."""
+    """Read ``topic`` from its end until ``stop``; return receive → consumed latencies in ms.
+
+    With ``cpus`` the consumer (this thread and librdkafka's, which inherit it) runs where the
+    measured worker does.
+    """
+    ready, stop = events
+    if cpus is not None:
+        os.sched_setaffinity(0, cpus)  # this thread only
     consumer = Consumer(
         {
             "bootstrap.servers": settings.kafka_bootstrap,
@@ -265,7 +275,7 @@ def consume_stamps(
 
 
 async def measure_floor(
-    settings: Settings, frames: list[Frame], rate: int, linger_ms: float
+    settings: Settings, frames: list[Frame], rate: int, linger_ms: float, cpus: set[int] | None
 ) -> dict[str, Any]:
     """Time the broker alone: the paced producer → broker → a bare librdkafka consumer.
 
@@ -280,7 +290,9 @@ async def measure_floor(
     finally:
         await admin.close()
     ready, stop = threading.Event(), threading.Event()
-    reading = asyncio.ensure_future(asyncio.to_thread(consume_stamps, settings, topic, ready, stop))
+    reading = asyncio.ensure_future(
+        asyncio.to_thread(consume_stamps, settings, topic, (ready, stop), cpus)
+    )
     await asyncio.to_thread(ready.wait, 30)
     window = frames[: rate * FLOOR_SECONDS]
     progress(f"broker floor: {len(window):,} frames at {rate:,}/s to a bare consumer")
@@ -358,11 +370,18 @@ class CpuWindow:
 
 
 async def measure_throughput(
-    settings: Settings, worker: WorkerProcess, frames: list[Frame], *, sinks: bool = True
+    settings: Settings,
+    worker: WorkerProcess,
+    frames: list[Frame],
+    *,
+    sinks: bool = True,
+    pin_worker: set[int] | None = None,
 ) -> dict[str, Any]:
     """Start the worker on the full backlog; time first processed frame → lag zero."""
     books = sum(f.book for f in frames)
     worker.start()
+    if pin_worker is not None and worker.pid is not None:
+        pin_threads(worker.pid, pin_worker)  # before its threads start: they inherit it
     await worker.wait_ready(timeout_s=120)
 
     async def started() -> bool:
@@ -519,6 +538,20 @@ async def measure_latency(  # noqa: PLR0917 - the bench's knobs
     }
 
 
+def pin_threads(pid: int, cpus: set[int]) -> None:
+    """Set the CPU affinity of every thread of ``pid`` (new threads inherit it)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            os.sched_setaffinity(int(task.name), cpus)
+        except (ProcessLookupError, FileNotFoundError):
+            continue  # the thread ended meanwhile
+
+
+def broker_pid() -> int:
+    """Return the local broker's process id (``scripts/stack.sh`` keeps it)."""
+    return int((ROOT / ".stack" / "kafka" / "kafka.pid").read_text().split()[0])
+
+
 # ---- the run ---------------------------------------------------------------------------------
 
 
@@ -582,6 +615,8 @@ async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
         worker = WorkerProcess(settings.web_port, log, env=market_env, python_flags=flags)
         sinks_env = {**env, "TRADESTREAM_ROLES": "sinks"}
         sinks = WorkerProcess(free_port(), log.with_suffix(".sinks.log"), env=sinks_env)
+    every = os.sched_getaffinity(0)
+    pin_worker: set[int] | None = None
     try:
         await ensure_topics(settings)
         # The paced window continues the stream where the backlog ends (u, seq and time go on).
@@ -590,12 +625,26 @@ async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
         await produce_all(settings, backlog)
         if sinks is not None:
             sinks.start()
-        throughput = await measure_throughput(settings, worker, backlog, sinks=args.sinks != "none")
-        floor = await measure_floor(settings, window, args.rate, args.generator_linger_ms)
+        if args.pin:
+            # The measured worker gets the last CPU; the broker, this process (the load
+            # generator) and any sink worker share the others.
+            pin_worker, rest = {max(every)}, every - {max(every)}
+            pin_threads(os.getpid(), rest)
+            pin_threads(broker_pid(), rest)
+            if sinks is not None and sinks.pid is not None:
+                pin_threads(sinks.pid, rest)
+        throughput = await measure_throughput(
+            settings, worker, backlog, sinks=args.sinks != "none", pin_worker=pin_worker
+        )
+        floor = await measure_floor(
+            settings, window, args.rate, args.generator_linger_ms, pin_worker
+        )
         latency = await measure_latency(
             settings, worker, window, args.rate, args.seconds, args.generator_linger_ms
         )
     finally:
+        if args.pin:
+            pin_threads(broker_pid(), every)
         await asyncio.to_thread(worker.stop)
         if sinks is not None:
             await asyncio.to_thread(sinks.stop)
@@ -631,6 +680,12 @@ def main() -> None:
         type=float,
         default=1.0,
         help="the paced load generator's linger (librdkafka linger.ms)",
+    )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="give the measured worker a CPU of its own (the broker, the load generator and "
+        "the sink worker share the rest), as a deployment with the broker elsewhere would",
     )
     parser.add_argument("--regenerate", action="store_true", help="record the stream again")
     parser.add_argument(

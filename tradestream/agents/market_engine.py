@@ -20,6 +20,11 @@ its own, started and stopped as a ``mode.Service`` of the worker:
 - on a rebalance the revoked partitions are drained (outputs acknowledged, offsets committed)
   and the books of partitions that did not come back are dropped; a newly assigned partition
   starts with no books, so its first delta asks for a resync;
+- every ``market_gc_freeze_ms`` the loop moves every object then alive out of the cyclic
+  garbage collector's reach (``gc.freeze``): with 100 symbols' books and feature rings a full
+  collection took 83 ms (every record in flight waits for it); after a freeze a full collection
+  scans only what was allocated since. Frozen objects are still freed by reference counting;
+  only garbage cycles among them would stay, and the books hold none;
 - a ``HaltError`` (or any crash of the loop) leaves the batch uncommitted and crashes the
   service, which stops the worker.
 """
@@ -27,6 +32,7 @@ its own, started and stopped as a ``mode.Service`` of the worker:
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
@@ -99,6 +105,7 @@ class MarketEngine(mode.Service):
         self._ledger = OffsetLedger()
         self._unsealed: Offsets = {}
         self._committed_at = 0.0
+        self._frozen_at = 0.0
         self._revoked: set[int] = set()
         self._owned: set[PartitionKey] = set()
         self._rebalanced = False
@@ -152,6 +159,15 @@ class MarketEngine(mode.Service):
             self.handle(messages)
         self._outputs.poll()
         self.commit_acked(idle=not messages)
+        self.freeze_survivors()
+
+    def freeze_survivors(self) -> None:
+        """Every ``market_gc_freeze_ms``, take the objects alive now out of full collections."""
+        every_s = self._settings.market_gc_freeze_ms / 1000
+        now = time.monotonic()
+        if every_s and now - self._frozen_at >= every_s:
+            self._frozen_at = now
+            gc.freeze()
 
     def fetch(self) -> list[Message]:
         """Wait up to ``market_batch_ms`` for a record, then take what is already fetched.

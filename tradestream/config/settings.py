@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         "outputs into one produce request (0: send at once). Fewer, fuller requests for up to "
         "this much latency.",
     )
+    market_gc_freeze_ms: NonNegativeInt = Field(
+        default=5000,
+        description="How often the market engine freezes the objects alive (``gc.freeze``) so "
+        "that full garbage collections do not scan the books again (0: never).",
+    )
     market_commit_interval_ms: PositiveInt = Field(
         default=200, description="How often the market engine commits acknowledged offsets."
     )

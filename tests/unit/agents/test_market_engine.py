@@ -470,3 +470,22 @@ def test_run_closes_the_clients_when_the_loop_crashes(rig: Rig) -> None:
     assert rig.consumer.closed
     assert rig.producer.flushes == [5]
     assert rig.consumer.commits == []
+
+
+def test_survivors_are_frozen_out_of_full_collections_every_interval(monkeypatch: Any) -> None:
+    freezes: list[float] = []
+    clock = iter([100.0, 100.5, 101.0, 102.0, 103.1])
+    monkeypatch.setattr("tradestream.agents.market_engine.gc.freeze", lambda: freezes.append(1))
+    monkeypatch.setattr("tradestream.agents.market_engine.time.monotonic", lambda: next(clock))
+    engine = make_rig(Settings(namespace="", partitions=4, market_gc_freeze_ms=2000)).engine
+    for _ in range(5):
+        engine.freeze_survivors()
+    assert len(freezes) == 2  # at 100.0 (the first step) and 102.0, 2 s later; not in between
+
+
+def test_freezing_can_be_turned_off(monkeypatch: Any) -> None:
+    freezes: list[int] = []
+    monkeypatch.setattr("tradestream.agents.market_engine.gc.freeze", lambda: freezes.append(1))
+    engine = make_rig(Settings(namespace="", partitions=4, market_gc_freeze_ms=0)).engine
+    engine.freeze_survivors()
+    assert freezes == []
