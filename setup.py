@@ -21,6 +21,7 @@ from setuptools import setup
 # market engine's per-record step (apply, produce, count deliveries).
 # Modules defining pydantic models (config.py, market_config.py) stay interpreted.
 COMPILED = [
+    "tradestream/core/clock.py",
     "tradestream/core/order_book.py",
     "tradestream/core/market.py",
     "tradestream/core/features/ring.py",
