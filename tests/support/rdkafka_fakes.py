@@ -73,7 +73,8 @@ class Commit:
 class FakeConsumer:
     """Hand out queued messages from ``poll``/``consume``; keep the commits.
 
-    ``on_poll`` runs at the start of every ``poll`` (librdkafka serves rebalances there).
+    ``on_poll`` and ``on_consume`` run at the start of every ``poll`` and ``consume``
+    (librdkafka serves rebalances in both).
     """
 
     queued: deque[FakeMessage] = field(default_factory=deque)
@@ -82,6 +83,7 @@ class FakeConsumer:
     polls: list[float] = field(default_factory=list)
     consumes: list[tuple[int, float]] = field(default_factory=list)
     on_poll: Callable[[], None] | None = None
+    on_consume: Callable[[], None] | None = None
     subscribed: list[str] | None = None
     on_assign: Callable[[Any, list[TopicPartition]], None] | None = None
     on_revoke: Callable[[Any, list[TopicPartition]], None] | None = None
@@ -99,6 +101,8 @@ class FakeConsumer:
 
     def consume(self, num_messages: int = 1, timeout: float = -1) -> list[FakeMessage]:
         self.consumes.append((num_messages, timeout))
+        if self.on_consume is not None:
+            self.on_consume()
         return [self.queued.popleft() for _ in range(min(num_messages, len(self.queued)))]
 
     def commit(

@@ -2,16 +2,26 @@
 
 Faust's consumer path (a task and a future per message, a consumer thread competing for the
 GIL) cost more per frame than the order book itself, and aiokafka's fetch cycle cost more than
-librdkafka's (``streams/rdkafka.py``), so the market hot path runs on librdkafka in a thread of
-its own, started and stopped as a ``mode.Service`` of the worker:
+librdkafka's (``streams/rdkafka.py``), so the market hot path is a ``mode.Service`` of the worker
+on librdkafka. It runs its loop in one of two places:
+
+- ``threaded`` (a worker running the market role only): in a thread of its own, which waits in
+  librdkafka's ``poll`` (GIL released) and wakes as a record arrives; at 10k msgs/s this took
+  46% of a core where the loop on the event loop took 57%;
+- otherwise on the event loop, between the worker's other agents, waiting in a thread only when
+  nothing is prefetched: a second thread running Python beside busy sink agents fought them for
+  the GIL and cut the throughput from 30,426 to 8,132 msgs/s.
+
+Either way:
 
 - its own consumer group (``Settings.market_group_id``) on both raw topics, with the range
   assignor so that partition p of ``md.orderbook.raw`` and of ``md.trades.raw`` go to one member
   (a symbol's book and trades meet in one process);
-- each step waits up to ``market_batch_ms`` for a first record, takes at most
-  ``market_batch_size`` of what is already prefetched, and processes them synchronously
-  (``MarketBatches``) under ``books_lock`` (the web views read the books from the event loop);
-  dead letters go to the DLQ through the event loop before their offsets can be committed;
+- each step takes at most ``market_batch_size`` of what librdkafka has prefetched (waiting up to
+  ``market_batch_ms`` for a first record when there is none) and processes them synchronously
+  (``MarketBatches``) under ``books_lock`` (the web views read the books from the event loop,
+  and rebalance callbacks may run in the waiting thread); dead letters go to the DLQ (through
+  the event loop) before their offsets can be committed;
 - outputs are produced to librdkafka as they are made (it batches per partition by itself);
 - input offsets are committed only after every output of their batch is acknowledged
   (``DeliveryLedger``), at most every ``market_commit_interval_ms`` and whenever the input is
@@ -38,6 +48,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import mode
@@ -92,6 +103,7 @@ class MarketEngine(mode.Service):
         dlq: DeadLetterQueue,
         books_lock: threading.Lock,
         topics: Iterable[str],
+        threaded: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -110,55 +122,117 @@ class MarketEngine(mode.Service):
         self._owned: set[PartitionKey] = set()
         self._rebalanced = False
         self._failed = False
+        self._threaded = threaded
         self._stopping = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: asyncio.Future[None] | None = None
+        self._waiter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="market-engine")
 
-    async def on_started(self) -> None:
-        """Start the loop's thread; a crash of it crashes the service."""
+    async def on_start(self) -> None:
+        """Join the consumer group (librdkafka assigns partitions inside a later poll)."""
         self._loop = asyncio.get_running_loop()
-        self._thread = asyncio.ensure_future(asyncio.to_thread(self.run))
-        self.add_future(self._watch())
+        self._consumer.subscribe(self._topics, on_assign=self.on_assign, on_revoke=self.on_revoke)
 
-    async def _watch(self) -> None:
-        assert self._thread is not None  # noqa: S101 - set in on_started
+    @mode.Service.task
+    async def _run(self) -> None:
         try:
-            await asyncio.shield(self._thread)
-        except Exception as exc:
+            if self._threaded:
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self._waiter, self.run_in_thread)
+            else:
+                while not self.should_stop:
+                    await self.step()
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            self._failed = True  # shutting down must not drain (and commit) after a failure
             log.exception("market engine stopped")
-            await self.crash(exc)
+            raise  # mode crashes the service, which stops the worker
 
     async def on_stop(self) -> None:
-        """Ask the loop to stop; it drains, commits and closes the clients itself."""
+        """Ask the loop to stop (in a thread it ends within ``market_batch_ms``)."""
         self._stopping.set()
-        if self._thread is not None:
-            await asyncio.wait({self._thread}, timeout=DRAIN_TIMEOUT_S + 5)
 
-    # ---- the loop (engine thread) ------------------------------------------------------------
-
-    def run(self) -> None:
-        """Subscribe, step until asked to stop, then drain, commit and close."""
-        self._consumer.subscribe(self._topics, on_assign=self.on_assign, on_revoke=self.on_revoke)
+    async def on_shutdown(self) -> None:
+        """After the loop ended: drain and commit (unless it failed), then close the clients."""
+        await asyncio.to_thread(self._waiter.shutdown)  # the thread's loop or wait ends first
         try:
-            while not self._stopping.is_set():
-                self.step()
-            self.drain()
-        except BaseException:
-            self._failed = True  # closing must not drain (and commit) after a failure
-            raise
+            if not self._failed:
+                await asyncio.to_thread(self.drain)
         finally:
-            self._consumer.close()
-            left = self._outputs.close(timeout_s=5)
+            await asyncio.to_thread(self._consumer.close)
+            left = await asyncio.to_thread(self._outputs.close, 5)
             if left:
                 log.warning("market engine closed with %d outputs unacknowledged", left)
 
-    def step(self) -> None:
+    # ---- on the event loop (when the worker runs other agents too) ---------------------------
+
+    async def step(self) -> None:
         """Fetch and handle one batch, serve deliveries, commit what is acknowledged."""
-        messages = self.fetch()
+        messages = await self.fetch()
         if messages:
-            self.handle(messages)
+            letters = self.process(messages)
+            if letters:
+                await send_dead_letters(self._dlq, letters)
+            self._unsealed.update(offsets_after(messages))
+        self.settle(idle=not messages)
+
+    async def fetch(self) -> list[Message]:
+        """Take what is already fetched; if nothing is, wait for it in the waiting thread."""
+        self._rebalanced = False
+        got = self._consumer.consume(self._settings.market_batch_size, 0)
+        if got:
+            await asyncio.sleep(0)  # a busy input must not starve the worker's other agents
+        else:
+            loop = asyncio.get_running_loop()
+            got = await loop.run_in_executor(self._waiter, self._wait_and_take)
+        return self._records(got)
+
+    # ---- in a thread of its own (when the worker runs the market role only) ------------------
+
+    def run_in_thread(self) -> None:
+        """Step until asked to stop."""
+        while not self._stopping.is_set():
+            self.step_in_thread()
+
+    def step_in_thread(self) -> None:
+        """Fetch and handle one batch; dead letters go to the DLQ through the event loop."""
+        self._rebalanced = False
+        messages = self._records(self._wait_and_take())
+        if messages:
+            letters = self.process(messages)
+            if letters:
+                if self._loop is None:
+                    raise RuntimeError("the market engine was not started on an event loop")
+                coro = send_dead_letters(self._dlq, letters)
+                asyncio.run_coroutine_threadsafe(coro, self._loop).result(DEAD_LETTER_TIMEOUT_S)
+            self._unsealed.update(offsets_after(messages))
+        self.settle(idle=not messages)
+
+    # ---- either way --------------------------------------------------------------------------
+
+    def _wait_and_take(self) -> list[Message]:
+        # Wait up to market_batch_ms for a record, then take what is already fetched:
+        # consume(n, t) alone would wait t for n records to arrive.
+        first = self._consumer.poll(self._settings.market_batch_ms / 1000)
+        if first is None:
+            return []
+        return [first, *self._consumer.consume(self._settings.market_batch_size - 1, 0)]
+
+    def _records(self, got: list[Message]) -> list[Message]:
+        fetched = [m for m in got if self._is_record(m)]
+        if self._rebalanced:  # records fetched before a rebalance inside the same call
+            fetched = [m for m in fetched if (m.topic(), m.partition()) in self._owned]
+        return fetched
+
+    def process(self, messages: list[Message]) -> list[DeadLetter]:
+        """Apply a batch under the books lock (the web views read them); return dead letters."""
+        with self._lock:
+            return self._batches.process(messages)
+
+    def settle(self, *, idle: bool) -> None:
+        """Serve deliveries, commit what is acknowledged, freeze the survivors now and then."""
         self._outputs.poll()
-        self.commit_acked(idle=not messages)
+        self.commit_acked(idle=idle)
         self.freeze_survivors()
 
     def freeze_survivors(self) -> None:
@@ -169,21 +243,6 @@ class MarketEngine(mode.Service):
             self._frozen_at = now
             gc.freeze()
 
-    def fetch(self) -> list[Message]:
-        """Wait up to ``market_batch_ms`` for a record, then take what is already fetched.
-
-        ``consume(n, t)`` alone would wait the whole ``t`` for ``n`` records to arrive.
-        """
-        self._rebalanced = False
-        first = self._consumer.poll(self._settings.market_batch_ms / 1000)
-        if first is None:
-            return []
-        more = self._consumer.consume(self._settings.market_batch_size - 1, 0)
-        fetched = [m for m in (first, *more) if self._is_record(m)]
-        if self._rebalanced:  # records fetched before a rebalance inside ``consume``
-            fetched = [m for m in fetched if (m.topic(), m.partition()) in self._owned]
-        return fetched
-
     @staticmethod
     def _is_record(message: Message) -> bool:
         error: KafkaError | None = message.error()
@@ -193,21 +252,6 @@ class MarketEngine(mode.Service):
             raise KafkaException(error)
         log.warning("market engine consumer: %s", error)
         return False
-
-    def handle(self, messages: list[Message]) -> None:
-        """Process one batch under the books lock, dead-letter its failures, hold its offsets."""
-        with self._lock:
-            letters = self._batches.process(messages)
-        if letters:
-            self.send_dead_letters(letters)
-        self._unsealed.update(offsets_after(messages))
-
-    def send_dead_letters(self, letters: list[DeadLetter]) -> None:
-        """Hand dead letters to the DLQ on the event loop and wait until it has them."""
-        if self._loop is None:
-            raise RuntimeError("the market engine has no event loop to reach the DLQ through")
-        sent = asyncio.run_coroutine_threadsafe(send_dead_letters(self._dlq, letters), self._loop)
-        sent.result(timeout=DEAD_LETTER_TIMEOUT_S)
 
     def commit_acked(self, *, idle: bool = False) -> None:
         """Commit the offsets whose outputs are acknowledged (every interval, or when idle).

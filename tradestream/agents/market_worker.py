@@ -43,6 +43,7 @@ async def run_market_engine() -> None:
         dlq=dead_letter_queue(),
         books_lock=books_lock,
         topics=[settings.scoped(spec.name) for spec in topics.MARKET_INPUTS],
+        threaded=set(settings.roles) == {"market"},  # alone, its own thread is cheaper
     )
     await app.add_runtime_dependency(engine)
 

@@ -15,6 +15,7 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from tests.support.rdkafka_fakes import Commit, FakeConsumer, FakeMessage, FakeProducer
+from tests.support.waiting import eventually
 from tradestream.agents.market import MarketBatches, offsets_after
 from tradestream.agents.market_engine import MarketEngine, OffsetLedger
 from tradestream.config.settings import Settings
@@ -63,8 +64,8 @@ class Rig:
     dlq: Any
     books: MarketBooks
 
-    def fetch(self) -> list[Any]:
-        return self.engine.fetch()
+    async def fetch(self) -> list[Any]:
+        return await self.engine.fetch()
 
     def revoke(self, partitions: list[TopicPartition]) -> None:
         self.engine.on_revoke(self.consumer, partitions)  # type: ignore[arg-type]
@@ -73,7 +74,7 @@ class Rig:
         self.engine.on_assign(self.consumer, partitions)  # type: ignore[arg-type]
 
 
-def make_rig(settings: Settings = SETTINGS, dlq: Any = None) -> Rig:
+def make_rig(settings: Settings = SETTINGS, dlq: Any = None, *, threaded: bool = False) -> Rig:
     ledger = DeliveryLedger()
     producer = FakeProducer(on_delivery=ledger.on_delivery)
     outputs = Outputs(producer, ledger)  # type: ignore[arg-type]
@@ -89,6 +90,7 @@ def make_rig(settings: Settings = SETTINGS, dlq: Any = None) -> Rig:
         dlq=dlq,
         books_lock=threading.Lock(),
         topics=[BOOKS_RAW, TRADES_RAW],
+        threaded=threaded,
     )
     return Rig(engine, consumer, producer, ledger, dlq, books)
 
@@ -99,9 +101,8 @@ def rig() -> Rig:
 
 
 async def step(engine: MarketEngine) -> None:
-    """Run one step in a thread, as the engine does, with the DLQ reached through this loop."""
-    engine._loop = asyncio.get_running_loop()
-    await asyncio.to_thread(engine.step)
+    """Run one step of the engine's loop."""
+    await engine.step()
 
 
 # ---- the error boundary ------------------------------------------------------------------------
@@ -127,7 +128,7 @@ async def test_a_bad_frame_is_dead_lettered_and_the_rest_of_the_batch_goes_on(ri
     assert rig.ledger.produced[(BOOK_TOP, tops[0].partition)] == 2
 
 
-async def test_dead_letters_reach_the_dlq_on_the_event_loop_before_the_commit() -> None:
+async def test_dead_letters_reach_the_dlq_before_the_commit() -> None:
     loop = asyncio.get_running_loop()
     seen: list[tuple[asyncio.AbstractEventLoop, int, int]] = []
 
@@ -149,15 +150,6 @@ async def test_dead_letters_reach_the_dlq_on_the_event_loop_before_the_commit() 
     await step(rig.engine)  # no outputs to wait for: committed in the same step
     assert seen == [(loop, threading.get_ident(), 0)]
     assert rig.consumer.commits == [Commit({(BOOKS_RAW, 0): 1}, asynchronous=True)]
-
-
-async def test_without_an_event_loop_dead_letters_stop_the_batch_uncommitted(rig: Rig) -> None:
-    rig.consumer.queue(*messages(b"{not json"))
-    with pytest.raises(RuntimeError, match="no event loop"):
-        await asyncio.to_thread(rig.engine.step)
-    rig.producer.deliver()
-    await step(rig.engine)
-    assert rig.consumer.commits == []
 
 
 async def test_a_failing_dead_letter_queue_leaves_the_batch_uncommitted() -> None:
@@ -316,36 +308,59 @@ async def test_a_drain_that_is_not_acknowledged_in_time_halts_uncommitted(
 # ---- fetching ----------------------------------------------------------------------------------
 
 
-def test_fetch_returns_nothing_when_no_record_arrives(rig: Rig) -> None:
-    assert rig.fetch() == []
+async def test_fetch_waits_for_a_record_only_when_none_is_prefetched(rig: Rig) -> None:
+    assert await rig.fetch() == []
+    assert rig.consumer.consumes == [(SETTINGS.market_batch_size, 0)]
     assert rig.consumer.polls == [SETTINGS.market_batch_ms / 1000]
-    assert rig.consumer.consumes == []
+    arriving = messages(*(book_frame("ABC", "delta", u) for u in range(1, 4)))
+    rig.consumer.on_poll = lambda: rig.consumer.queue(*arriving)  # they arrive during the wait
+    assert await rig.fetch() == arriving
+    size = SETTINGS.market_batch_size
+    assert rig.consumer.consumes[1:] == [(size, 0), (size - 1, 0)]
 
 
-def test_fetch_takes_the_first_record_and_what_is_already_fetched() -> None:
+async def test_fetch_takes_at_most_a_batch_of_what_is_prefetched_without_waiting() -> None:
     rig = make_rig(SETTINGS.model_copy(update={"market_batch_size": 3}))
     queued = messages(*(book_frame("ABC", "delta", u) for u in range(1, 6)))
     rig.consumer.queue(*queued)
-    assert rig.fetch() == queued[:3]
-    assert rig.consumer.consumes == [(2, 0)]
-    assert rig.fetch() == queued[3:]
+    assert await rig.fetch() == queued[:3]
+    assert await rig.fetch() == queued[3:]
+    assert rig.consumer.consumes == [(3, 0), (3, 0)]
+    assert rig.consumer.polls == []
 
 
-def test_fetch_skips_records_with_an_error(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_rebalance_inside_the_fetch_drops_the_records_of_partitions_now_elsewhere(
+    rig: Rig,
+) -> None:
+    kept = messages(book_frame("ABC", "snapshot", 1), partition=0)
+    lost = messages(book_frame("XYZ", "snapshot", 1), partition=1)
+    rig.consumer.queue(*lost, *kept)
+
+    def rebalance() -> None:
+        rig.revoke(owned(0, 1))
+        rig.assign(owned(0))
+
+    rig.consumer.on_consume = rebalance
+    assert await rig.fetch() == kept
+
+
+async def test_fetch_skips_records_with_an_error(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
     good = messages(book_frame("ABC", "snapshot", 1), book_frame("ABC", "delta", 2))
     eof = FakeMessage(BOOKS_RAW, 0, 2, b"", error=KafkaError(KafkaError._PARTITION_EOF))
     rig.consumer.queue(eof, good[0], eof, good[1])
     with caplog.at_level(logging.WARNING, logger="tradestream.agents.market_engine"):
-        assert rig.fetch() == good
+        assert await rig.fetch() == good
     assert sum("market engine consumer" in r.getMessage() for r in caplog.records) == 2
 
 
-def test_fetch_raises_on_a_fatal_error(rig: Rig) -> None:
+async def test_fetch_raises_on_a_fatal_error(rig: Rig) -> None:
     fatal = KafkaError(KafkaError._FATAL, "fenced", fatal=True)
     rig.consumer.queue(*messages(book_frame("ABC", "snapshot", 1)))
     rig.consumer.queue(FakeMessage(BOOKS_RAW, 0, 1, b"", error=fatal))
     with pytest.raises(KafkaException):
-        rig.fetch()
+        await rig.fetch()
 
 
 # ---- the ledgers and outputs -------------------------------------------------------------------
@@ -433,28 +448,18 @@ def test_offsets_after_takes_the_next_offset_per_partition() -> None:
 # ---- the loop ----------------------------------------------------------------------------------
 
 
-def test_run_subscribes_steps_until_stopped_then_drains_and_closes(rig: Rig) -> None:
+async def test_the_service_subscribes_runs_then_drains_and_closes_on_stop(rig: Rig) -> None:
     rig.consumer.owned = []
-    batch = messages(book_frame("ABC", "snapshot", 1), book_frame("ABC", "delta", 2))
-    rig.consumer.queue(*batch)
-    polls = itertools.count()
-
-    def rebalance_then_stop() -> None:
-        n = next(polls)
-        if n == 0:
-            rig.consumer.assign_now(owned(0, 1, 2, 3))
-        elif n == 1:
-            rig.engine._stopping.set()  # asked to stop while idle
-
-    # acknowledged only when the loop waits for it (the steps serve deliveries with no wait)
+    rig.consumer.queue(*messages(book_frame("ABC", "snapshot", 1), book_frame("ABC", "delta", 2)))
+    rig.consumer.on_poll = lambda: rig.consumer.assign_now(owned(0, 1, 2, 3))
+    # acknowledged only when the engine waits for it (its steps serve deliveries with no wait)
     rig.producer.on_poll = lambda p, timeout: p.deliver() if timeout > 0 else None
-    rig.consumer.on_poll = rebalance_then_stop
-    rig.engine.run()
-
+    await rig.engine.start()
     assert rig.consumer.subscribed == [BOOKS_RAW, TRADES_RAW]
     assert rig.consumer.on_assign == rig.engine.on_assign
     assert rig.consumer.on_revoke == rig.engine.on_revoke
-    assert len(rig.consumer.polls) == 2
+    await eventually(lambda: rig.books.book("ABC") is not None and rig.consumer.polls)
+    await rig.engine.stop()
     assert rig.books.book("ABC").last_u == 2  # type: ignore[union-attr]
     assert rig.consumer.commits == [Commit({(BOOKS_RAW, 0): 2}, asynchronous=False)]
     assert rig.consumer.closed
@@ -462,13 +467,74 @@ def test_run_subscribes_steps_until_stopped_then_drains_and_closes(rig: Rig) -> 
     assert len(rig.producer) == 0
 
 
-def test_run_closes_the_clients_when_the_loop_crashes(rig: Rig) -> None:
+async def test_a_crash_of_the_loop_crashes_the_service_which_closes_without_commits(
+    rig: Rig,
+) -> None:
+    rig.consumer.queue(*messages(book_frame("ABC", "snapshot", 1)))
     fatal = KafkaError(KafkaError._FATAL, "fenced", fatal=True)
-    rig.consumer.queue(FakeMessage(BOOKS_RAW, 0, 0, b"", error=fatal))
-    with pytest.raises(KafkaException):
-        rig.engine.run()
+    rig.consumer.queue(FakeMessage(BOOKS_RAW, 0, 1, b"", error=fatal))
+    rig.producer.auto_deliver = True
+    await rig.engine.start()
+    await eventually(lambda: rig.engine.crash_reason is not None)
+    assert isinstance(rig.engine.crash_reason, KafkaException)
+    await rig.engine.stop()
     assert rig.consumer.closed
     assert rig.producer.flushes == [5]
+    assert rig.consumer.commits == []
+
+
+# ---- in a thread of its own --------------------------------------------------------------------
+
+
+async def test_in_its_thread_it_waits_for_a_record_then_takes_what_is_fetched() -> None:
+    rig = make_rig(threaded=True)
+    rig.engine._loop = asyncio.get_running_loop()
+    arriving = messages(
+        book_frame("ABC", "snapshot", 1), b"{not json", book_frame("ABC", "delta", 2)
+    )
+    rig.consumer.on_poll = lambda: rig.consumer.queue(*arriving)
+    rig.producer.auto_deliver = True
+    await asyncio.to_thread(rig.engine.step_in_thread)
+    size = SETTINGS.market_batch_size
+    assert rig.consumer.polls == [SETTINGS.market_batch_ms / 1000]
+    assert rig.consumer.consumes == [(size - 1, 0)]
+    assert rig.books.book("ABC").last_u == 2  # type: ignore[union-attr]
+    assert [letter.raw for letter in rig.dlq.letters] == [b"{not json"]  # via the event loop
+    rig.consumer.on_poll = None
+    await asyncio.to_thread(rig.engine.step_in_thread)  # idle: commits what is acknowledged
+    assert rig.consumer.commits == [Commit({(BOOKS_RAW, 0): 3}, asynchronous=True)]
+
+
+def test_in_its_thread_dead_letters_need_the_event_loop() -> None:
+    rig = make_rig(threaded=True)
+    rig.consumer.queue(*messages(b"{not json"))
+    with pytest.raises(RuntimeError, match="event loop"):
+        rig.engine.step_in_thread()
+    assert rig.consumer.commits == []
+
+
+async def test_threaded_the_service_runs_then_drains_and_closes_on_stop() -> None:
+    rig = make_rig(threaded=True)
+    rig.consumer.queue(*messages(book_frame("ABC", "snapshot", 1), book_frame("ABC", "delta", 2)))
+    rig.producer.on_poll = lambda p, timeout: p.deliver() if timeout > 0 else None
+    await rig.engine.start()
+    await eventually(lambda: rig.books.book("ABC") is not None and len(rig.consumer.polls) > 1)
+    await rig.engine.stop()
+    assert rig.books.book("ABC").last_u == 2  # type: ignore[union-attr]
+    assert rig.consumer.commits == [Commit({(BOOKS_RAW, 0): 2}, asynchronous=False)]
+    assert rig.consumer.closed
+    assert rig.producer.flushes == [5]
+
+
+async def test_threaded_a_crash_of_the_loop_crashes_the_service_without_commits() -> None:
+    rig = make_rig(threaded=True)
+    fatal = KafkaError(KafkaError._FATAL, "fenced", fatal=True)
+    rig.consumer.queue(FakeMessage(BOOKS_RAW, 0, 0, b"", error=fatal))
+    await rig.engine.start()
+    await eventually(lambda: rig.engine.crash_reason is not None)
+    assert isinstance(rig.engine.crash_reason, KafkaException)
+    await rig.engine.stop()
+    assert rig.consumer.closed
     assert rig.consumer.commits == []
 
 
