@@ -585,7 +585,9 @@ def commit() -> str:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
         return done.stdout.strip()
 
-    return git("rev-parse", "--short", "HEAD") + ("-dirty" if git("status", "--porcelain") else "")
+    # Results written by earlier benches of the same run do not make the measured code dirty.
+    changed = git("status", "--porcelain", "--", ".", ":(exclude)bench/results")
+    return git("rev-parse", "--short", "HEAD") + ("-dirty" if changed else "")
 
 
 async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
