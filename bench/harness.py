@@ -74,14 +74,17 @@ def best_of(repeats: int, run: Callable[[], list[int]]) -> Summary:
 
 
 def commit() -> str:
-    """Return the short commit the tree is on, plus ``+dirty`` if it has local changes."""
+    """Return the short commit the tree is on, plus ``+dirty`` if it has local changes.
+
+    Results the benches write (``bench/results``) do not make the measured code dirty.
+    """
 
     def git(*args: str) -> str:
         command = ["git", *args]
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
         return done.stdout.strip()
 
-    dirty = git("status", "--porcelain", "--untracked-files=no")
+    dirty = git("status", "--porcelain", "--", ".", ":(exclude)bench/results")
     return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
 
 

@@ -31,7 +31,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -577,19 +576,6 @@ async def clean_up(settings: Settings) -> None:
         shutil.rmtree(settings.faust_data_dir / f"{app_id}-data", ignore_errors=True)
 
 
-def commit() -> str:
-    """Return the checked-out commit, marked ``-dirty`` if the tree has changes."""
-
-    def git(*args: str) -> str:
-        command = ["git", *args]
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
-        return done.stdout.strip()
-
-    # Results written by earlier benches of the same run do not make the measured code dirty.
-    changed = git("status", "--porcelain", "--", ".", ":(exclude)bench/results")
-    return git("rev-parse", "--short", "HEAD") + ("-dirty" if changed else "")
-
-
 async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
     """Run both measurements on a fresh namespace and clean it up."""
     namespace = f"bench{uuid.uuid4().hex[:8]}"
@@ -716,7 +702,7 @@ def main() -> None:
     measured = asyncio.run(run(args, frames))
     throughput, latency = measured["throughput"], measured["latency"]
     results = {
-        "commit": commit(),
+        "commit": harness.commit(),
         "symbols": args.symbols,
         "levels": LEVELS,
         "variant": args.variant,
