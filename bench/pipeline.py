@@ -10,11 +10,17 @@
    the raw topics of a fresh namespace while no worker runs; then ONE worker starts, and the time
    from its first processed frame until its consumer group's lag on the raw topics is zero gives
    the sustained rate.
-3. Latency: the same worker gets the remaining frames (the stream goes on: u, seq and time) paced
-   at ``--rate`` for ``--seconds``, each stamped with the produce time (``recv_ts_ms``, and
-   ``recv_ts_us`` for µs resolution); ``md.book.top`` and
-   ``md.features`` are read back afterwards for receive → produced latency, while the worker's
-   CPU (of one core, from /proc/<pid>/stat) and RSS are sampled over the window.
+3. Broker floor: the first ``--rate`` x 5 of those frames go, paced, to a scratch topic read by a
+   bare librdkafka consumer (where the worker runs): what the box gives before any processing.
+4. Latency: the same worker gets the remaining frames (the stream goes on: u, seq and time) paced
+   at ``--rate`` for ``--seconds`` by a librdkafka producer (``--generator-linger-ms``), each
+   stamped with the produce time (``recv_ts_ms``, and ``recv_ts_us`` for µs resolution);
+   ``md.book.top`` and ``md.features`` are read back afterwards for receive → produced latency
+   (also per second, to tell warm-up from steady state), while the worker's CPU (of one core,
+   from /proc/<pid>/stat) and RSS are sampled over the window.
+
+``--pin`` gives the measured worker a CPU of its own and puts the broker, this process and any
+sink worker on the others (the broker's affinity is restored at the end).
 
 The namespace's topics, ClickHouse database, Redis DLQ stream and Faust data dir are removed at
 the end, also on failure.

@@ -1,13 +1,13 @@
 """librdkafka (``confluent-kafka``) clients for the market engine, and its delivery ledger.
 
-At 10,000 frames/s the market engine's fetches are small and frequent: aiokafka spent about
-47% of a core fetching them (a Python fetch cycle per few records) where librdkafka spends
-about 21% (its fetcher, protocol and record parsing run in C threads of their own), and
-librdkafka's p99 receive latency was 12 ms against 424 ms (`bench/pipeline.py`, design notes).
+At 10,000 frames/s the market engine's fetches are small and frequent, and a client's cost per
+fetch decides its CPU: a bare aiokafka consumer took 56.7% of a core (59.5 µs per record) where
+librdkafka's took 21.6% (22.7 µs), its fetcher, protocol and record parsing running in C threads
+of their own; latency was alike (p50 1.7 ms; ``bench/kafka_clients.py``).
 Faust's agents stay on aiokafka: they handle far fewer records.
 
-Nagle's algorithm is off on both clients: with it, librdkafka's small requests wait for the
-previous segment's ACK, which on loopback put tens of ms on the tail.
+Nagle's algorithm is off on both clients (librdkafka leaves it on by default): their requests
+are small, and one held back for the previous segment's ACK is latency on every record in it.
 
 Delivery is tracked per output partition: an idempotent producer acknowledges a partition's
 records in the order they were produced, so "the first n records produced to (topic, p) are
