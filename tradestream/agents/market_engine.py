@@ -282,7 +282,11 @@ class MarketEngine(mode.Service):
             self._commit(offsets, asynchronous=False)
 
     def on_revoke(self, _consumer: Consumer, revoked: list[TopicPartition]) -> None:
-        """Drain and commit before the partitions move on (called inside ``poll``)."""
+        """Drain and commit before the partitions move on (called inside ``poll``/``consume``).
+
+        On the event loop this blocks it until the outputs in flight are acknowledged (a few
+        ms); a rebalance is rare and must not let another member re-read uncommitted inputs.
+        """
         if not self._failed:
             self.drain()
         self._revoked = {tp.partition for tp in revoked}
