@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
+from tests.support.workers import running_worker
 from tradestream.cli.demo import free_port
 from tradestream.cli.worker_process import WorkerProcess
 from tradestream.config.settings import Settings
@@ -70,14 +70,5 @@ async def worker(
     settings: Settings, clickhouse: ClickHouseSink, kafka_cleanup: None
 ) -> AsyncIterator[WorkerProcess]:
     """A real ``tradestream worker`` process on the test namespace."""
-    proc = WorkerProcess(
-        settings.web_port,
-        ROOT / ".stack" / "logs" / f"test-worker-{settings.namespace}.log",
-        env={"TRADESTREAM_NAMESPACE": settings.namespace, "TRADESTREAM_PARTITIONS": "4"},
-    )
-    proc.start()
-    try:
-        await proc.wait_ready()
+    async with running_worker(settings) as proc:
         yield proc
-    finally:
-        await asyncio.to_thread(proc.stop)

@@ -7,14 +7,13 @@ offset uncommitted (a restarted worker reads it again).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from tests.integration.conftest import ROOT
 from tests.support.waiting import eventually
+from tests.support.workers import running_worker
 from tradestream.cli.demo import free_port
 from tradestream.cli.worker_process import WorkerProcess
 from tradestream.config.settings import Settings
@@ -27,22 +26,11 @@ from tradestream.streams.lag import group_lag
 async def market_worker(settings: Settings, kafka_cleanup: None) -> AsyncIterator[WorkerProcess]:
     """A market-role worker whose DLQ (Redis) points at a port nobody listens on."""
     await ensure_topics(settings)
-    proc = WorkerProcess(
-        settings.web_port,
-        ROOT / ".stack" / "logs" / f"test-worker-{settings.namespace}.log",
-        env={
-            "TRADESTREAM_NAMESPACE": settings.namespace,
-            "TRADESTREAM_PARTITIONS": "4",
-            "TRADESTREAM_ROLES": "market",
-            "TRADESTREAM_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
-        },
-    )
-    proc.start()
-    try:
-        await proc.wait_ready()
+    redis_nobody_serves = f"redis://127.0.0.1:{free_port()}/0"
+    async with running_worker(
+        settings, TRADESTREAM_ROLES="market", TRADESTREAM_REDIS_URL=redis_nobody_serves
+    ) as proc:
         yield proc
-    finally:
-        await asyncio.to_thread(proc.stop)
 
 
 async def test_a_frame_that_cannot_be_dead_lettered_stops_the_worker_uncommitted(
