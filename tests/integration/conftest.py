@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
@@ -15,8 +14,6 @@ from tradestream.cli.demo import free_port
 from tradestream.cli.worker_process import WorkerProcess
 from tradestream.config.settings import Settings
 from tradestream.sinks.clickhouse import ClickHouseSink
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
