@@ -57,6 +57,8 @@ class BookUpdate:
 
 class _Tracked:
     __slots__ = (
+        "ask_text",
+        "bid_text",
         "book",
         "features",
         "features_at",
@@ -69,6 +71,9 @@ class _Tracked:
         self.book = book
         self.features = features
         self.last_top: tuple[Any, ...] = ()
+        # The best prices' texts as last written: the best price often stays while sizes move.
+        self.bid_text: tuple[float, str] = (0.0, "0")
+        self.ask_text: tuple[float, str] = (0.0, "0")
         self.resync_requested_at: int | None = None
         self.features_at = -(2**62)
         self.last_recv_ms = 0
@@ -233,12 +238,16 @@ class MarketBooks:
         if key == tracked.last_top:
             return None
         tracked.last_top = key
+        if bid[0] != tracked.bid_text[0]:
+            tracked.bid_text = (bid[0], decimal_text(bid[0]))
+        if ask[0] != tracked.ask_text[0]:
+            tracked.ask_text = (ask[0], decimal_text(ask[0]))
         return BookTop(
             symbol=book.symbol,
             status=book.status.value,
-            bid_px=decimal_text(bid[0]),
+            bid_px=tracked.bid_text[1],
             bid_sz=decimal_text(bid[1]),
-            ask_px=decimal_text(ask[0]),
+            ask_px=tracked.ask_text[1],
             ask_sz=decimal_text(ask[1]),
             u=book.last_u,
             seq=book.last_seq,

@@ -40,6 +40,34 @@ def test_book_top_is_emitted_only_when_the_top_changes() -> None:
     assert tops[0].produced_ts_ms == 7
 
 
+def test_every_book_top_writes_the_best_levels_of_the_book_as_it_is() -> None:
+    books = MarketBooks(clock=lambda: 7)
+    checked = 0
+    for raw in frames(OB200):
+        top = books.apply(raw, 1).book_top
+        if top is None:
+            continue
+        book = books.book(top.symbol)
+        assert book is not None
+        best = [side.best() or (0.0, 0.0) for side in (book.bids, book.asks)]
+        expected = [decimal_text(x) for level in best for x in level]
+        assert [top.bid_px, top.bid_sz, top.ask_px, top.ask_sz] == expected
+        checked += 1
+    assert checked > 100
+
+
+def test_a_best_price_that_comes_back_is_written_again() -> None:
+    books = MarketBooks(clock=lambda: 7)
+    books.apply(_frame("snapshot", 1, 1, [["10.5", "1"], ["10.4", "1"]], [["10.6", "1"]]), 1)
+    gone = books.apply(_frame("delta", 2, 2, [["10.5", "0"]], []), 1).book_top
+    back = books.apply(_frame("delta", 3, 3, [["10.5", "2"]], []), 1).book_top
+    assert gone is not None
+    assert back is not None
+    assert (gone.bid_px, gone.bid_sz) == ("10.4", "1")
+    assert (back.bid_px, back.bid_sz) == ("10.5", "2")
+    assert back.ask_px == "10.6"
+
+
 def _frame(kind: str, u: int, seq: int, bids: list[list[str]], asks: list[list[str]]) -> bytes:
     return orjson.dumps(
         {
