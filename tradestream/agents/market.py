@@ -29,7 +29,7 @@ from tradestream.agents.boundary import dead_letter_for
 from tradestream.config.settings import Settings
 from tradestream.core.errors import HaltError
 from tradestream.core.market import BookUpdate, MarketBooks
-from tradestream.core.order_book import DeltaOutcome
+from tradestream.core.order_book import BookStatus, DeltaOutcome
 from tradestream.schemas.market import book_top_encoder
 from tradestream.sinks.dead_letters import DeadLetter
 from tradestream.streams import topics
@@ -87,7 +87,8 @@ class MarketBatches:
         self._slots: dict[tuple[str, bytes], ProducerSlot] = {}
         self._outcomes: Counter[DeltaOutcome] = Counter()
         self._last_latency_ms = -1
-        self._checkpointed_at: dict[str, tuple[int, str]] = {}
+        self._checkpointed_at: dict[str, tuple[int, BookStatus | None]] = {}
+        self._batch_ms = 0
 
     def process(self, records: Iterable[Any]) -> list[DeadLetter]:
         """Apply each record in its own error boundary; return the dead letters, in order.
@@ -98,6 +99,7 @@ class MarketBatches:
         failed: list[DeadLetter] = []
         self._outcomes.clear()
         self._last_latency_ms = -1
+        self._batch_ms = self._clock_ms()  # status checkpoints are seconds apart
         try:
             for record in records:
                 letter = self._track(record)
@@ -157,22 +159,23 @@ class MarketBatches:
         book = self.books.book(symbol)
         if book is None:
             return
-        now = self._clock_ms()
-        last_at, last_status = self._checkpointed_at.get(symbol, (0, ""))
-        status = book.status.value
-        if status == last_status and now - last_at < self._status_interval_ms:
+        now = self._batch_ms
+        last_at, last_status = self._checkpointed_at.get(symbol, (0, None))
+        status = book.status
+        if status is last_status and now - last_at < self._status_interval_ms:
             return
         self._checkpointed_at[symbol] = (now, status)
-        metrics.book_valid.labels(symbol=symbol).set(1 if status == "valid" else 0)
+        metrics.book_valid.labels(symbol=symbol).set(1 if status is BookStatus.VALID else 0)
         record = self.books.status_record(symbol)
         record["checkpointed_ts_ms"] = now
         self._add(self.status_topic, key, _encode_json(record))
 
     def _add(self, topic: str, key: bytes, value: bytes, recv_us: bytes | None = None) -> None:
-        headers = [(PRODUCED_TS_US_HEADER, b"%d" % self._clock_us())]
+        produced_us = self._clock_us()
+        headers = [(PRODUCED_TS_US_HEADER, b"%d" % produced_us)]
         if recv_us is not None:
             headers.append((RECV_TS_US_HEADER, recv_us))
-        self._slot(topic, key).append(key, value, headers, self._clock_ms())
+        self._slot(topic, key).append(key, value, headers, produced_us // 1000)
 
     def _slot(self, topic: str, key: bytes) -> ProducerSlot:
         slot = self._slots.get((topic, key))

@@ -1,0 +1,69 @@
+"""What a batch of raw records publishes besides book tops and features: the book status."""
+
+from __future__ import annotations
+
+import orjson
+
+from tests.support.rdkafka_fakes import FakeMessage, FakeProducer
+from tradestream.agents.market import MarketBatches
+from tradestream.config.settings import Settings
+from tradestream.core.market import MarketBooks
+from tradestream.streams.rdkafka import DeliveryLedger, Outputs
+
+SETTINGS = Settings(namespace="", partitions=4, book_status_interval_ms=5000)
+BOOKS_RAW = "md.orderbook.raw"
+STATUS = "md.book.status"
+
+
+def frame(kind: str, u: int, *, symbol: str = "ABC") -> bytes:
+    data = {"s": symbol, "b": [["1.0", "1"]], "a": [["1.1", str(u)]], "u": u, "seq": u}
+    head = {"topic": f"orderbook.50.{symbol}", "type": kind, "ts": 1000 + u, "cts": 999 + u}
+    return orjson.dumps({**head, "data": data})
+
+
+class Rig:
+    """``MarketBatches`` over a fake producer, with a clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now_ms = 1_000
+        self.producer = FakeProducer(on_delivery=DeliveryLedger().on_delivery)
+        outputs = Outputs(self.producer, DeliveryLedger())  # type: ignore[arg-type]
+        books = MarketBooks(clock=lambda: self.now_ms)
+        self.batches = MarketBatches(
+            books, outputs, SETTINGS, lambda: self.now_ms, lambda: self.now_ms * 1000
+        )
+        self.offset = 0
+
+    def apply(self, *raws: bytes) -> None:
+        batch = []
+        for raw in raws:
+            batch.append(FakeMessage(BOOKS_RAW, 0, self.offset, raw))
+            self.offset += 1
+        assert self.batches.process(batch) == []
+
+    def statuses(self) -> list[tuple[str, int]]:
+        records = [orjson.loads(r.value) for r in self.producer.records if r.topic == STATUS]
+        return [(r["status"], r["checkpointed_ts_ms"]) for r in records]
+
+
+def test_a_status_goes_out_on_a_change_and_then_only_every_interval() -> None:
+    rig = Rig()
+    rig.apply(frame("snapshot", 1), frame("delta", 2))
+    assert rig.statuses() == [("valid", 1_000)]  # once for the batch, not per frame
+    rig.now_ms = 5_999
+    rig.apply(frame("delta", 3))
+    assert rig.statuses() == [("valid", 1_000)]  # same status, within the interval
+    rig.now_ms = 6_000
+    rig.apply(frame("delta", 4))
+    assert rig.statuses() == [("valid", 1_000), ("valid", 6_000)]  # the periodic checkpoint
+    rig.now_ms = 6_001
+    rig.apply(frame("delta", 9))  # a gap: the book is invalid at once
+    assert rig.statuses()[-1] == ("invalid", 6_001)
+
+
+def test_each_symbol_has_its_own_checkpoint_clock() -> None:
+    rig = Rig()
+    rig.apply(frame("snapshot", 1))
+    rig.now_ms = 2_000
+    rig.apply(frame("snapshot", 1, symbol="XYZ"), frame("delta", 2))
+    assert rig.statuses() == [("valid", 1_000), ("valid", 2_000)]
