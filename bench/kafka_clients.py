@@ -2,11 +2,11 @@
 
 Why the market engine consumes with librdkafka (``confluent-kafka``) and not aiokafka: at
 10,000 records/s the fetches are small and frequent, and what a client spends per fetch, not per
-record, decides its CPU. A librdkafka producer paces recorded frames (the 4-symbol recording,
-as bytes) at ``--rate`` for ``--seconds`` to a scratch topic of 8 partitions, each stamped with
-its produce time (µs header); a child process consumes them with one client, doing nothing but
-read each record's value and header, and reports its CPU (of one core) and produce → consumed
-latency. One client per run, the same stream for each.
+record, decides its CPU. ``pipeline.py``'s librdkafka load generator paces recorded frames
+(the 4-symbol recording, as bytes) at ``--rate`` for ``--seconds`` to a scratch topic of 8
+partitions, each stamped with its produce time (µs header); a child process consumes them with
+one client, doing nothing but read each record's value and header, and reports its CPU (of one
+core) and produce → consumed latency. One client per run, the same stream for each.
 
 Usage: ``.venv/bin/python bench/kafka_clients.py [--rate N] [--seconds N]``
 """
@@ -28,12 +28,13 @@ from typing import Any
 import harness
 from aiokafka import AIOKafkaConsumer
 from aiokafka import TopicPartition as AIOTopicPartition
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
-from pipeline import find_recording, percentiles
+from pipeline import RECV_TS_US, Frame, find_recording, percentiles, produce_paced
+
+from tradestream.config.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-STAMP = "produced_ts_us"
 PARTITIONS = 8
 
 
@@ -44,7 +45,7 @@ def _cpu_s() -> float:
 
 def _latency_ms(headers: Any) -> float | None:
     for name, value in headers or ():
-        if name == STAMP:
+        if name == RECV_TS_US:
             return (time.time_ns() // 1000 - int(value)) / 1000
     return None
 
@@ -116,46 +117,25 @@ def consume_aiokafka(bootstrap: str, topic: str, expected: int, pipe: Connection
 CLIENTS = {"librdkafka": consume_librdkafka, "aiokafka": consume_aiokafka}
 
 
-def produce_paced(bootstrap: str, topic: str, frames: list[bytes], rate: int) -> float:
-    """Produce ``frames`` at ``rate`` a second (1 ms ticks); return the seconds it took."""
-    producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "enable.idempotence": True,
-            "linger.ms": 1,
-            "socket.nagle.disable": True,
-        }
-    )
-    producer.produce(topic, b"warm-up")  # connect before the clock starts
-    producer.flush(30)
-    started = time.monotonic()
-    sent = 0
-    while sent < len(frames):
-        due = min(len(frames), int((time.monotonic() - started) * rate) + 1)
-        for i in range(sent, due):
-            stamp = str(time.time_ns() // 1000).encode()
-            producer.produce(topic, frames[i], key=b"%d" % (i % 100), headers=[(STAMP, stamp)])
-        sent = due
-        producer.poll(0)
-        time.sleep(0.001)
-    producer.flush(30)
-    return time.monotonic() - started
+def measure(client: str, settings: Settings, frames: list[Frame], rate: int) -> dict[str, Any]:
+    """Run one client against a fresh topic; return its CPU and latency.
 
-
-def measure(client: str, bootstrap: str, frames: list[bytes], rate: int) -> dict[str, Any]:
-    """Run one client against a fresh topic; return its CPU and latency."""
+    The frames are paced by ``pipeline.produce_paced`` (linger 1 ms, as in ``pipeline.py``);
+    its first frame, sent before the clock starts to connect, carries no stamp.
+    """
+    bootstrap = settings.kafka_bootstrap
     topic = f"bench.clients.{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result(30)
     ours, theirs = mp.Pipe()
     child = mp.get_context("spawn").Process(
-        target=CLIENTS[client], args=(bootstrap, topic, len(frames), theirs)
+        target=CLIENTS[client], args=(bootstrap, topic, len(frames) - 1, theirs)
     )
     child.start()
     try:
         if not ours.poll(60) or ours.recv() != "ready":
             raise RuntimeError(f"{client} consumer did not start")
-        seconds = produce_paced(bootstrap, topic, frames, rate)
+        seconds = asyncio.run(produce_paced(settings, frames, rate, 1.0, to=(topic, topic)))
         if not ours.poll(180):
             raise RuntimeError(f"{client} consumer did not finish")
         latencies, cpu_s, wall_s, fetches = ours.recv()
@@ -186,7 +166,10 @@ def main() -> None:
     args = parser.parse_args()
     lines = gzip.decompress(find_recording().read_bytes()).splitlines()
     count = args.rate * args.seconds
-    frames = [lines[i % len(lines)] for i in range(count)]
+    frames = [
+        Frame(book=True, key=b"%d" % (i % 100), raw=lines[i % len(lines)]) for i in range(count)
+    ]
+    settings = Settings(kafka_bootstrap=args.bootstrap)
     results: dict[str, Any] = {
         "commit": harness.commit(),
         "rate": args.rate,
@@ -194,7 +177,7 @@ def main() -> None:
     }
     for client in CLIENTS:
         print(f"[kafka_clients] {client}: {count:,} records at {args.rate:,}/s", flush=True)
-        results[client] = measure(client, args.bootstrap, frames, args.rate)
+        results[client] = measure(client, settings, frames, args.rate)
         print(f"[kafka_clients] {client}: {results[client]}", flush=True)
     results["environment"] = harness.environment()
     args.out.parent.mkdir(parents=True, exist_ok=True)

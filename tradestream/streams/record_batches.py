@@ -43,8 +43,6 @@ class PendingBatch:
     topic: str
     partition: int
     records: list[Record] = field(default_factory=list)
-    seq: int = -1
-    """Number given when the batch is closed for sending; kept when it is sent again."""
 
     @property
     def first_ms(self) -> int:
@@ -62,11 +60,7 @@ class PartitionSlot:
     __slots__ = ("_batch", "_builder", "_full", "_new_builder", "partition", "topic")
 
     def __init__(
-        self,
-        topic: str,
-        partition: int,
-        new_builder: Callable[[], Any],
-        full: Callable[[_Built], None],
+        self, topic: str, partition: int, new_builder: Callable[[], Any], full: deque[_Built]
     ) -> None:
         self.topic = topic
         self.partition = partition
@@ -97,7 +91,7 @@ class PartitionSlot:
     def take(self) -> None:
         """Move the batch being built, if it has records, to the send queue."""
         if self._batch is not None and self._batch.records:
-            self._full((self._batch, self._builder))
+            self._full.append((self._batch, self._builder))
         self._batch = None
         self._builder = None
 
@@ -106,15 +100,9 @@ class PartitionBatcher:
     """Own the per-partition slots, submit their batches in order, and re-send failed ones."""
 
     def __init__(
-        self,
-        producer: AIOKafkaProducer,
-        on_delivered: DeliveryHandler,
-        wake: Callable[[], None],
-        *,
-        component: str = "ingest",
+        self, producer: AIOKafkaProducer, on_delivered: DeliveryHandler, wake: Callable[[], None]
     ) -> None:
         self._producer = producer
-        self._retries = metrics.produce_retries.labels(component=component)
         self._on_delivered = on_delivered
         self._wake = wake
         self._slots: dict[tuple[str, int], PartitionSlot] = {}
@@ -123,11 +111,6 @@ class PartitionBatcher:
         self._flushing = asyncio.Lock()  # two flushes at once could submit one batch twice
         self.in_flight = 0
         """Records submitted and not yet acknowledged or failed."""
-        self.sealed = 0
-        """Batches closed for sending so far, numbered in that order (see ``acked_through``)."""
-        self.unacked_records = 0
-        """Records in closed batches not yet acknowledged (queued, in flight or failed)."""
-        self._unacked: set[int] = set()
 
     def slot(self, topic: str, partition: int) -> PartitionSlot:
         """Return the slot collecting records for ``topic``/``partition``."""
@@ -135,31 +118,9 @@ class PartitionBatcher:
         found = self._slots.get(key)
         if found is None:
             found = self._slots[key] = PartitionSlot(
-                topic, partition, self._producer.create_batch, self._enqueue
+                topic, partition, self._producer.create_batch, self._queued
             )
         return found
-
-    def _enqueue(self, built: _Built) -> None:
-        batch = built[0]
-        batch.seq = self.sealed
-        self.sealed += 1
-        self._unacked.add(batch.seq)
-        self.unacked_records += len(batch.records)
-        self._queued.append(built)
-
-    def seal(self) -> int:
-        """Close every batch being built (queue it for sending); return the mark they end at."""
-        for slot in self._slots.values():
-            slot.take()
-        return self.sealed
-
-    def acked_through(self) -> int:
-        """Return a mark such that every batch sealed before it is acknowledged.
-
-        Once ``acked_through()`` reaches what ``seal`` returned, every record appended before that
-        call is on the broker.
-        """
-        return min(self._unacked) if self._unacked else self.sealed
 
     @property
     def has_failed(self) -> bool:
@@ -177,7 +138,8 @@ class PartitionBatcher:
             if not await self._submit(batch, self._rebuild(batch)):
                 return False
             self._failed.popleft()
-        self.seal()
+        for slot in self._slots.values():
+            slot.take()
         while self._queued:
             batch, builder = self._queued[0]
             if not await self._submit(batch, builder or self._rebuild(batch)):
@@ -213,7 +175,7 @@ class PartitionBatcher:
     def _on_done(self, batch: PendingBatch, done: Any) -> None:
         self.in_flight -= len(batch.records)
         if done.cancelled() or done.exception() is not None:
-            self._retries.inc(len(batch.records))
+            metrics.ingest_produce_retries.inc(len(batch.records))
             log.warning(
                 "delivery of %d records to %s[%d] failed (%s); sending again",
                 len(batch.records),
@@ -224,6 +186,4 @@ class PartitionBatcher:
             self._failed.append(batch)
             self._wake()
             return
-        self._unacked.discard(batch.seq)
-        self.unacked_records -= len(batch.records)
         self._on_delivered(batch.topic, len(batch.records), batch.first_ms)

@@ -66,10 +66,9 @@ ingest_blocked_seconds = Counter(
     "Seconds socket readers waited on a full ingest buffer (block policy).",
     registry=registry,
 )
-produce_retries = Counter(
-    "tradestream_produce_retries_total",
-    "Records whose Kafka delivery failed and were sent again, by producing component.",
-    ["component"],
+ingest_produce_retries = Counter(
+    "tradestream_ingest_produce_retries_total",
+    "Frames whose Kafka delivery failed and were sent again.",
     registry=registry,
 )
 ingest_buffer_depth = Gauge(
