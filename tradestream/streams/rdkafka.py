@@ -1,9 +1,9 @@
 """librdkafka (``confluent-kafka``) clients for the market engine, and its delivery ledger.
 
 At 10,000 frames/s the market engine's fetches are small and frequent, and a client's cost per
-fetch decides its CPU: a bare aiokafka consumer took 56.7% of a core (59.5 µs per record) where
-librdkafka's took 21.6% (22.7 µs), its fetcher, protocol and record parsing running in C threads
-of their own; latency was alike (p50 1.7 ms; ``bench/kafka_clients.py``).
+fetch decides its CPU: a bare aiokafka consumer took 57.7% of a core (60.6 µs per record) where
+librdkafka's took 20.3% (21.3 µs), its fetcher, protocol and record parsing running in C threads
+of their own; latency was alike (p50 2.0 and 1.7 ms; ``bench/kafka_clients.py``).
 Faust's agents stay on aiokafka: they handle far fewer records.
 
 Nagle's algorithm is off on both clients (librdkafka leaves it on by default): their requests
