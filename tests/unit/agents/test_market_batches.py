@@ -26,8 +26,9 @@ class Rig:
 
     def __init__(self) -> None:
         self.now_ms = 1_000
-        self.producer = FakeProducer(on_delivery=DeliveryLedger().on_delivery)
-        outputs = Outputs(self.producer, DeliveryLedger())  # type: ignore[arg-type]
+        ledger = DeliveryLedger()
+        self.producer = FakeProducer(on_delivery=ledger.on_delivery)
+        outputs = Outputs(self.producer, ledger)  # type: ignore[arg-type]
         books = MarketBooks(clock=lambda: self.now_ms)
         self.batches = MarketBatches(
             books, outputs, SETTINGS, lambda: self.now_ms, lambda: self.now_ms * 1000
