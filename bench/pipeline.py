@@ -37,6 +37,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -501,8 +502,13 @@ async def measure_latency(  # noqa: PLR0917 - the bench's knobs
     rate: int,
     seconds: int,
     linger_ms: float,
+    perf_out: Path | None = None,
 ) -> dict[str, Any]:
-    """Pace frames at ``rate`` for ``seconds``; sample the worker; read back the latencies."""
+    """Pace frames at ``rate`` for ``seconds``; sample the worker; read back the latencies.
+
+    With ``perf_out``, ``perf record -g`` samples the worker's threads over the paced window:
+    unlike py-spy it sees inside the mypyc-compiled modules and librdkafka.
+    """
     outputs = [settings.scoped(topics.BOOK_TOP.name), settings.scoped(topics.FEATURES.name)]
     start = await end_offsets(settings, outputs)
     window = frames
@@ -517,10 +523,14 @@ async def measure_latency(  # noqa: PLR0917 - the bench's knobs
             cpu.sample_rss()
 
     sampler = asyncio.create_task(sample())
+    profiler = None if perf_out is None else start_perf(worker.pid, perf_out)
     progress(f"producing {len(window):,} frames at {rate:,}/s")
     took = await produce_paced(settings, window, rate, linger_ms)
     cpu_percent = cpu.percent()
     sampler.cancel()
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)
+        await asyncio.to_thread(profiler.wait, 60)
     try:
         await poll_until(lambda: lag_zero(settings, _raw_names(settings)), 0.25, DRAIN_LIMIT_S)
         kept_up = True
@@ -541,6 +551,13 @@ async def measure_latency(  # noqa: PLR0917 - the bench's knobs
         "cpu_percent": round(cpu_percent, 1),
         "rss_mb": round(max(cpu.rss_mb), 1),
     }
+
+
+def start_perf(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """Start sampling ``pid``'s threads with call graphs (``perf``; stop it with SIGINT)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = ["perf", "record", "-g", "-F", "999", "-p", str(pid), "-o", str(out)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
 
 
 def pin_threads(pid: int, cpus: set[int]) -> None:
@@ -634,7 +651,13 @@ async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
             settings, window, args.rate, args.generator_linger_ms, pin_worker
         )
         latency = await measure_latency(
-            settings, worker, window, args.rate, args.seconds, args.generator_linger_ms
+            settings,
+            worker,
+            window,
+            args.rate,
+            args.seconds,
+            args.generator_linger_ms,
+            args.perf,
         )
     finally:
         if args.pin:
@@ -693,6 +716,13 @@ def main() -> None:
         action="store_true",
         help="keep the recording's timestamps instead of stamping the stream as a live feed "
         "at --rate (a feature vector on nearly every book update)",
+    )
+    parser.add_argument(
+        "--perf",
+        type=Path,
+        default=None,
+        help="also record the worker's native profile over the paced window to this perf.data "
+        "(`perf report -i PATH`)",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "pipeline.json")
     args = parser.parse_args()
