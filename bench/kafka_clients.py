@@ -135,7 +135,8 @@ def measure(client: str, settings: Settings, frames: list[Frame], rate: int) -> 
     try:
         if not ours.poll(60) or ours.recv() != "ready":
             raise RuntimeError(f"{client} consumer did not start")
-        seconds = asyncio.run(produce_paced(settings, frames, rate, 1.0, to=(topic, topic)))
+        paced = produce_paced(settings, frames, rate, 1.0, (topic, topic), compression="lz4")
+        seconds = asyncio.run(paced)
         if not ours.poll(180):
             raise RuntimeError(f"{client} consumer did not finish")
         latencies, cpu_s, wall_s, fetches = ours.recv()

@@ -198,14 +198,17 @@ async def produce_paced(
     rate: int,
     linger_ms: float,
     to: tuple[str, str] | None = None,
+    *,
+    compression: str = "zstd",
 ) -> float:
     """Produce frames at ``rate`` per second (1 ms ticks); return the seconds it took.
 
     The load generator is librdkafka (C): at 10,000 msgs/s aiokafka's per-record ``send``
     took about 40% of a core on this 2-core box, CPU the measured worker and the broker then
     fought over. Same guarantees as ingest (idempotent, acks=all, murmur2 partitioning of the
-    symbol key); Nagle off, and ``linger_ms`` (default 1: the records that arrive within a
-    millisecond go in one request, as ingest batches them) counts in the latency.
+    symbol key, zstd unless ``compression`` says otherwise); Nagle off, and ``linger_ms``
+    (default 1: the records that arrive within a millisecond go in one request, as ingest
+    batches them) counts in the latency.
     ``to`` names the (book, trade) topics if not the raw ones.
     """
     book_topic, trade_topic = to or _raw_names(settings)
@@ -214,7 +217,7 @@ async def produce_paced(
             "bootstrap.servers": settings.kafka_bootstrap,
             "enable.idempotence": True,
             "linger.ms": linger_ms,
-            "compression.type": "lz4",
+            "compression.type": compression,
             "partitioner": "murmur2_random",
             "socket.nagle.disable": True,
         }
@@ -280,8 +283,13 @@ def consume_stamps(
     return latencies
 
 
-async def measure_floor(
-    settings: Settings, frames: list[Frame], rate: int, linger_ms: float, cpus: set[int] | None
+async def measure_floor(  # noqa: PLR0917 - the bench's knobs
+    settings: Settings,
+    frames: list[Frame],
+    rate: int,
+    linger_ms: float,
+    cpus: set[int] | None,
+    compression: str,
 ) -> dict[str, Any]:
     """Time the broker alone: the paced producer → broker → a bare librdkafka consumer.
 
@@ -302,7 +310,7 @@ async def measure_floor(
     await asyncio.to_thread(ready.wait, 30)
     window = frames[: rate * FLOOR_SECONDS]
     progress(f"broker floor: {len(window):,} frames at {rate:,}/s to a bare consumer")
-    await produce_paced(settings, window, rate, linger_ms, to=(topic, topic))
+    await produce_paced(settings, window, rate, linger_ms, (topic, topic), compression=compression)
     await asyncio.sleep(1.0)  # the last records reach the consumer
     stop.set()
     latencies = await reading
@@ -502,6 +510,7 @@ async def measure_latency(  # noqa: PLR0917 - the bench's knobs
     rate: int,
     seconds: int,
     linger_ms: float,
+    compression: str,
     perf_out: Path | None = None,
 ) -> dict[str, Any]:
     """Pace frames at ``rate`` for ``seconds``; sample the worker; read back the latencies.
@@ -525,7 +534,7 @@ async def measure_latency(  # noqa: PLR0917 - the bench's knobs
     sampler = asyncio.create_task(sample())
     profiler = None if perf_out is None else start_perf(worker.pid, perf_out)
     progress(f"producing {len(window):,} frames at {rate:,}/s")
-    took = await produce_paced(settings, window, rate, linger_ms)
+    took = await produce_paced(settings, window, rate, linger_ms, compression=compression)
     cpu_percent = cpu.percent()
     sampler.cancel()
     if profiler is not None:
@@ -648,7 +657,12 @@ async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
             settings, worker, backlog, sinks=args.sinks != "none", pin_worker=pin_worker
         )
         floor = await measure_floor(
-            settings, window, args.rate, args.generator_linger_ms, pin_worker
+            settings,
+            window,
+            args.rate,
+            args.generator_linger_ms,
+            pin_worker,
+            args.generator_compression,
         )
         latency = await measure_latency(
             settings,
@@ -657,6 +671,7 @@ async def run(args: argparse.Namespace, frames: list[Frame]) -> dict[str, Any]:
             args.rate,
             args.seconds,
             args.generator_linger_ms,
+            args.generator_compression,
             args.perf,
         )
     finally:
@@ -697,6 +712,12 @@ def main() -> None:
         type=float,
         default=1.0,
         help="the paced load generator's linger (librdkafka linger.ms)",
+    )
+    parser.add_argument(
+        "--generator-compression",
+        choices=("zstd", "lz4", "none"),
+        default="zstd",
+        help="the paced load generator's compression (zstd: as ingest produces the raw topics)",
     )
     parser.add_argument(
         "--pin",
@@ -745,6 +766,10 @@ def main() -> None:
         "timestamps": "recorded" if args.recorded_timestamps else f"live feed at {args.rate}/s",
         "sustained_msgs_per_s": throughput["sustained_msgs_per_s"],
         "paced_rate_msgs_per_s": args.rate,
+        "generator": {
+            "linger_ms": args.generator_linger_ms,
+            "compression": args.generator_compression,
+        },
         "p50_ms_at_10k": latency.get("latency_ms_p50"),
         "p99_ms_at_10k": latency.get("latency_ms_p99"),
         "p999_ms_at_10k": latency.get("latency_ms_p999"),

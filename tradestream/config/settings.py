@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         "outputs into one produce request (0: send at once). Fewer, fuller requests for up to "
         "this much latency.",
     )
+    market_producer_batch_sched: bool = Field(
+        default=True,
+        description="Run the market engine producer's librdkafka threads under Linux's "
+        "SCHED_BATCH policy, so that waking them for a new output does not preempt the engine "
+        "mid-batch; they send when the engine next waits (no effect off Linux).",
+    )
     market_gc_freeze_ms: NonNegativeInt = Field(
         default=5000,
         description="How often the market engine freezes the objects alive (``gc.freeze``) so "
