@@ -199,14 +199,14 @@ async def produce_paced(
     linger_ms: float,
     to: tuple[str, str] | None = None,
     *,
-    compression: str = "zstd",
+    compression: str = "lz4",
 ) -> float:
     """Produce frames at ``rate`` per second (1 ms ticks); return the seconds it took.
 
     The load generator is librdkafka (C): at 10,000 msgs/s aiokafka's per-record ``send``
     took about 40% of a core on this 2-core box, CPU the measured worker and the broker then
     fought over. Same guarantees as ingest (idempotent, acks=all, murmur2 partitioning of the
-    symbol key, zstd unless ``compression`` says otherwise); Nagle off, and ``linger_ms``
+    symbol key, lz4 unless ``compression`` says otherwise); Nagle off, and ``linger_ms``
     (default 1: the records that arrive within a millisecond go in one request, as ingest
     batches them) counts in the latency.
     ``to`` names the (book, trade) topics if not the raw ones.
@@ -716,8 +716,8 @@ def main() -> None:
     parser.add_argument(
         "--generator-compression",
         choices=("zstd", "lz4", "none"),
-        default="zstd",
-        help="the paced load generator's compression (zstd: as ingest produces the raw topics)",
+        default="lz4",
+        help="the paced load generator's compression (lz4: as ingest produces the raw topics)",
     )
     parser.add_argument(
         "--pin",
