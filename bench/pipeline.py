@@ -20,7 +20,10 @@
    from /proc/<pid>/stat) and RSS are sampled over the window.
 
 ``--pin`` gives the measured worker a CPU of its own and puts the broker, this process and any
-sink worker on the others (the broker's affinity is restored at the end).
+sink worker on the others (the broker's affinity is restored at the end). The paced generator
+compresses as ingest does (lz4; ``--generator-compression``). ``--perf PATH`` records the
+worker's native profile over the paced window (``perf record -g``; it sees inside the
+mypyc-compiled modules and librdkafka, and costs the worker about 5% of a core).
 
 The namespace's topics, ClickHouse database, Redis DLQ stream and Faust data dir are removed at
 the end, also on failure.
