@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import time
-from pathlib import Path
 from typing import Any
 
 import harness
 from aiokafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchBuilder
 from pipeline import find_recording
 
-ROOT = Path(__file__).resolve().parent.parent
 CODECS = {"zstd": 0x04, "lz4": 0x03, "none": 0x00}
 BATCH_SIZES = (1, 2, 3, 8, 32)
 
@@ -61,7 +58,6 @@ def main() -> None:
     """Measure every codec at every batch size; write ``bench/results/compression.json``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=48_000)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "compression.json")
     args = parser.parse_args()
     frames = gzip.decompress(find_recording().read_bytes()).splitlines()[: args.frames]
     results: dict[str, Any] = {
@@ -73,9 +69,7 @@ def main() -> None:
         row = {name: measure(frames, per_batch, codec) for name, codec in CODECS.items()}
         results[f"{per_batch}_per_batch"] = row
         print(f"[compression] {per_batch} per batch: {row}", flush=True)
-    results["environment"] = harness.environment()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    harness.write_report("compression", {**results, "environment": harness.environment()})
 
 
 if __name__ == "__main__":
