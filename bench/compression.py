@@ -57,9 +57,9 @@ def measure(frames: list[bytes], per_batch: int, codec: int) -> dict[str, float]
 def main() -> None:
     """Measure every codec at every batch size; write ``bench/results/compression.json``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=48_000)
+    parser.add_argument("--frames", type=int, default=0, help="use only the first N (0: all)")
     args = parser.parse_args()
-    frames = gzip.decompress(find_recording().read_bytes()).splitlines()[: args.frames]
+    frames = gzip.decompress(find_recording().read_bytes()).splitlines()[: args.frames or None]
     results: dict[str, Any] = {
         "commit": harness.commit(),
         "frames": len(frames),
