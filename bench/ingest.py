@@ -36,9 +36,9 @@ import aiohttp
 from aiokafka.admin import AIOKafkaAdminClient
 from harness import ROOT, commit, environment, recorded_frames, write_report
 
-from tradestream.exchange.simulator.recording import load_recording
-from tradestream.exchange.simulator.replay import PUSH_INTERVAL_MS
 from tradestream.schemas.bybit import symbol_of_topic, topic_decoder
+from tradestream.simulator.recording import load_recording
+from tradestream.simulator.replay import PUSH_INTERVAL_MS
 
 RECORDING = (
     ROOT

@@ -62,9 +62,9 @@ from redis.asyncio import Redis
 from tradestream.cli.demo import free_port
 from tradestream.cli.worker_process import WorkerProcess
 from tradestream.config.settings import Settings
-from tradestream.exchange.simulator import BybitSimulator, ReplaySourceConfig, SimulatorConfig
 from tradestream.schemas.bybit import symbol_of_topic, topic_decoder
 from tradestream.schemas.market import book_top_decoder, features_decoder
+from tradestream.simulator import BybitSimulator, ReplaySourceConfig, SimulatorConfig
 from tradestream.sinks.clickhouse import ClickHouseSink
 from tradestream.streams import topics
 from tradestream.streams.admin import ensure_topics

@@ -40,7 +40,7 @@ from tests.support.fault_run import (
 )
 from tests.support.waiting import eventually
 from tradestream.cli.demo import free_port
-from tradestream.exchange.simulator import FaultKind, FaultSpec
+from tradestream.simulator import FaultKind, FaultSpec
 from tradestream.streams.ingest_service import IngestService
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(120)]

@@ -23,7 +23,7 @@ from tests.support.waiting import eventually
 from tradestream.cli.demo import free_port
 from tradestream.cli.worker_process import WorkerProcess
 from tradestream.config.settings import Settings
-from tradestream.exchange.simulator import (
+from tradestream.simulator import (
     BybitSimulator,
     FaultKind,
     FaultSpec,

@@ -23,9 +23,9 @@ from aiokafka import AIOKafkaConsumer
 
 from tradestream.cli.worker_process import WorkerProcess
 from tradestream.config.settings import Settings
-from tradestream.exchange.simulator import BybitSimulator, FaultKind, FaultSpec
-from tradestream.exchange.simulator.connection import Connection
 from tradestream.schemas.market import BookTop, RequestResync, book_top_decoder
+from tradestream.simulator import BybitSimulator, FaultKind, FaultSpec
+from tradestream.simulator.connection import Connection
 from tradestream.streams import topics
 
 RAW_SPECS = (topics.ORDERBOOK_RAW, topics.TRADES_RAW, topics.TICKERS_RAW)

@@ -29,7 +29,7 @@ from tradestream.config.files import SymbolConfig, SymbolsConfig
 from tradestream.config.settings import Settings
 from tradestream.core.staleness import StalenessConfig, StalenessThresholds
 from tradestream.exchange.public_ws import PublicStreamClient, PublicStreamConfig
-from tradestream.exchange.simulator import BybitSimulator, ReplaySourceConfig, SimulatorConfig
+from tradestream.simulator import BybitSimulator, ReplaySourceConfig, SimulatorConfig
 from tradestream.sinks.clickhouse import ClickHouseSink
 from tradestream.sinks.dead_letters import DeadLetter, RedisDeadLetterQueue
 from tradestream.streams import topics

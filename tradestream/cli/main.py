@@ -18,7 +18,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": ("tradestream.cli.ingest", "Bybit public WebSocket (or the simulator) → Kafka"),
     "replay": ("tradestream.cli.replay", "produce recorded Bybit frames onto the raw topics"),
     "demo": ("tradestream.cli.demo", "stack up, worker, replay the recording, summary, stop"),
-    "simulate": ("tradestream.exchange.simulator.cli", "run the local Bybit v5 simulator"),
+    "simulate": ("tradestream.simulator.cli", "run the local Bybit v5 simulator"),
 }
 
 

@@ -24,8 +24,8 @@ from tradestream.core.resilience import (
 from tradestream.exchange.bybit import BybitConfig, BybitExchange
 from tradestream.exchange.idempotency import IdempotencyStore
 from tradestream.exchange.order_gateway import OrderGateway, OrderGatewayConfig
-from tradestream.exchange.simulator import BybitSimulator, ReplaySourceConfig, SimulatorConfig
 from tradestream.schemas.orders import OrderType, PlaceOrder, Side
+from tradestream.simulator import BybitSimulator, ReplaySourceConfig, SimulatorConfig
 
 RECORDING = (
     Path(__file__).resolve().parents[2]

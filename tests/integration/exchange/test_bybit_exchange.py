@@ -11,9 +11,9 @@ from tradestream.core.orders import order_link_id_for
 from tradestream.core.resilience import Outcome
 from tradestream.exchange.base import ExchangeError
 from tradestream.exchange.bybit import BybitExchange
-from tradestream.exchange.simulator import BybitSimulator
 from tradestream.schemas.exchange import ExchangeOrderStatus
 from tradestream.schemas.orders import AmendOrder, CancelOrder, Side
+from tradestream.simulator import BybitSimulator
 
 from .conftest import SYMBOL, bybit_config, market_buy, resting_buy
 

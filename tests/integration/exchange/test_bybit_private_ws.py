@@ -22,7 +22,6 @@ from tradestream.exchange.base import ExchangeError
 from tradestream.exchange.bybit import BybitExchange
 from tradestream.exchange.bybit_private import StreamStatus
 from tradestream.exchange.reconcile import local_status
-from tradestream.exchange.simulator import BybitSimulator
 from tradestream.schemas.exchange import PositionSnapshot, WalletBalance
 from tradestream.schemas.orders import (
     OrderEvent,
@@ -30,6 +29,7 @@ from tradestream.schemas.orders import (
     OrderPartiallyFilled,
     PlaceOrder,
 )
+from tradestream.simulator import BybitSimulator
 
 from .conftest import SYMBOL, Admin, bybit_config, market_buy, resting_buy
 

@@ -10,7 +10,7 @@ from tradestream.core.orders import OrderStatus, order_link_id_for
 from tradestream.exchange.bybit import BybitExchange
 from tradestream.exchange.order_gateway import OrderGateway
 from tradestream.exchange.reconcile import local_status
-from tradestream.exchange.simulator import BybitSimulator
+from tradestream.simulator import BybitSimulator
 
 from .conftest import SYMBOL, Admin, market_buy, resting_buy
 

@@ -16,8 +16,6 @@ from tradestream.core.matching import best_ask, best_bid
 from tradestream.exchange.base import Exchange, ExchangeError
 from tradestream.exchange.bybit import BybitExchange
 from tradestream.exchange.paper import RECORDED_INSTRUMENTS, PaperExchange
-from tradestream.exchange.simulator import BybitSimulator, ReplaySourceConfig, SimulatorConfig
-from tradestream.exchange.simulator.exchange_config import ExchangeSideConfig, InstrumentSpec
 from tradestream.schemas.orders import (
     AmendOrder,
     CancelOrder,
@@ -26,6 +24,8 @@ from tradestream.schemas.orders import (
     Side,
     TimeInForce,
 )
+from tradestream.simulator import BybitSimulator, ReplaySourceConfig, SimulatorConfig
+from tradestream.simulator.exchange_config import ExchangeSideConfig, InstrumentSpec
 
 from .conftest import RECORDING, SYMBOL
 

@@ -15,7 +15,7 @@ from tradestream.cli.demo import free_port
 from tradestream.config.files import SymbolConfig, SymbolsConfig
 from tradestream.config.settings import Settings
 from tradestream.exchange.public_ws import PublicStreamConfig
-from tradestream.exchange.simulator import BybitSimulator, ReplaySourceConfig, SimulatorConfig
+from tradestream.simulator import BybitSimulator, ReplaySourceConfig, SimulatorConfig
 from tradestream.sinks.dead_letters import RedisDeadLetterQueue
 from tradestream.streams import topics
 from tradestream.streams.ingest import IngestConfig
