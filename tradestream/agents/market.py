@@ -2,7 +2,8 @@
 
 ``MarketBatches.process`` is synchronous and does no I/O: each raw record is applied to the
 symbol's book or feature engine inside its own error boundary (``dead_letter_for``): a bad frame
-becomes a dead letter and the rest of the batch goes on; a ``HaltError`` propagates and stops the
+becomes a dead letter and the rest of the batch goes on (an insane frame of a kept book also
+publishes that book's invalid top and a resync request); a ``HaltError`` propagates and stops the
 worker with the batch uncommitted. What a record changes (book top, features, resync request,
 book status) is produced straight to the partition of its output topic
 (librdkafka's, ``streams/rdkafka.py``), partitioned by murmur2 of the symbol like the default
@@ -12,9 +13,11 @@ partitioner, so the outputs stay co-partitioned with the raw topics. ``MarketEng
 Book tops and features carry headers ``produced_ts_us`` and, if the input had one, ``recv_ts_us``,
 so receive → produced latency can be measured below a millisecond.
 
-A book's status goes to ``md.book.status`` (compacted) on every change and at most every
-``book_status_interval_ms`` per symbol; the ``record_book_status`` agent keeps the
-``book_status_by_symbol`` table from it.
+A book's status goes to ``md.book.status`` (compacted) at once on a change of status, and what
+changed within ``book_status_interval_ms`` of the last checkpoint goes out when that interval
+ends, whether or not another frame comes (``flush_checkpoints``, called by the engine's loop);
+the ``record_book_status`` agent keeps the ``book_status_by_symbol`` table from it. A record says
+when the book last heard from the exchange; its age is judged when it is read.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import msgspec
 
 from tradestream.agents.boundary import dead_letter_for
 from tradestream.config.settings import Settings
-from tradestream.core.errors import HaltError
+from tradestream.core.errors import HaltError, InsaneFrameError
 from tradestream.core.market import BookUpdate, MarketBooks
 from tradestream.core.order_book import BookStatus, DeltaOutcome
 from tradestream.schemas.market import book_top_encoder
@@ -40,6 +43,7 @@ from tradestream.web import metrics
 
 _encode = book_top_encoder.encode
 _encode_json = msgspec.json.encode
+_NEVER = 1 << 62
 _frames_by_outcome = {o: metrics.book_frames.labels(outcome=o.value) for o in DeltaOutcome}
 
 
@@ -88,6 +92,8 @@ class MarketBatches:
         self._outcomes: Counter[DeltaOutcome] = Counter()
         self._last_latency_ms = -1
         self._checkpointed_at: dict[str, tuple[int, BookStatus | None]] = {}
+        self._pending: dict[str, bytes] = {}  # symbols changed since their last checkpoint
+        self._next_due_ms = _NEVER  # the earliest time a pending checkpoint is due
         self._batch_ms = 0
 
     def process(self, records: Iterable[Any]) -> list[DeadLetter]:
@@ -120,6 +126,7 @@ class MarketBatches:
             if partition_for_key(symbol.encode(), every) in gone:
                 self.books.forget(symbol)
                 self._checkpointed_at.pop(symbol, None)
+                self._pending.pop(symbol, None)
 
     def _track(self, record: Any) -> DeadLetter | None:
         raw: bytes = record.value()
@@ -135,6 +142,10 @@ class MarketBatches:
                 self._on_book_update(self.books.apply(raw, recv_ms), recv_us)
         except HaltError:
             raise
+        except InsaneFrameError as exc:
+            if exc.update is not None:  # its book was invalidated: say so, ask for a resync
+                self._on_book_update(exc.update, None)
+            return dead_letter_for(raw, topic, exc)
         except Exception as exc:
             return dead_letter_for(raw, topic, exc)
         return None
@@ -154,8 +165,24 @@ class MarketBatches:
             self._add(self.control_topic, key, _encode(update.resync))
         self._checkpoint(update.symbol, key)
 
+    def checkpoint_due(self) -> bool:
+        """Tell whether a book changed since its last checkpoint and its interval has elapsed."""
+        return self._next_due_ms <= self._clock_ms()
+
+    def flush_checkpoints(self) -> None:
+        """Publish every pending status whose interval has elapsed, frames or no frames.
+
+        A quiet or halted symbol may send nothing more after a burst: without this its
+        checkpoint would show the state before the burst until its next frame.
+        """
+        self._batch_ms = self._clock_ms()
+        self._next_due_ms = _NEVER
+        for symbol, key in list(self._pending.items()):
+            self._checkpoint(symbol, key)
+
     def _checkpoint(self, symbol: str, key: bytes) -> None:
-        # Publish the status on a change or every interval, not on every frame.
+        # Publish the status on a change or every interval, not on every frame; hold a change
+        # inside the interval as pending until flush_checkpoints publishes it.
         book = self.books.book(symbol)
         if book is None:
             return
@@ -163,7 +190,10 @@ class MarketBatches:
         last_at, last_status = self._checkpointed_at.get(symbol, (0, None))
         status = book.status
         if status is last_status and now - last_at < self._status_interval_ms:
+            self._pending[symbol] = key
+            self._next_due_ms = min(self._next_due_ms, last_at + self._status_interval_ms)
             return
+        self._pending.pop(symbol, None)
         self._checkpointed_at[symbol] = (now, status)
         metrics.book_valid.labels(symbol=symbol).set(1 if status is BookStatus.VALID else 0)
         record = self.books.status_record(symbol)

@@ -17,6 +17,8 @@ Either way:
 - its own consumer group (``Settings.market_group_id``) on both raw topics, with the range
   assignor so that partition p of ``md.orderbook.raw`` and of ``md.trades.raw`` go to one member
   (a symbol's book and trades meet in one process);
+- after each step, even one that fetched nothing, a book status held back within its checkpoint
+  interval is published once the interval has ended (``MarketBatches.flush_checkpoints``);
 - each step takes at most ``market_batch_size`` of what librdkafka has prefetched (waiting up to
   ``market_batch_ms`` for a first record when there is none) and processes them synchronously
   (``MarketBatches``) under ``books_lock`` (the web views read the books from the event loop,
@@ -230,7 +232,10 @@ class MarketEngine(mode.Service):
             return self._batches.process(messages)
 
     def settle(self, *, idle: bool) -> None:
-        """Serve deliveries, commit what is acknowledged, freeze the survivors now and then."""
+        """Publish due checkpoints, serve deliveries, commit what is acknowledged, freeze."""
+        if self._batches.checkpoint_due():
+            with self._lock:
+                self._batches.flush_checkpoints()
         self._outputs.poll()
         self.commit_acked(idle=idle)
         self.freeze_survivors()

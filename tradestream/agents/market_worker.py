@@ -23,7 +23,11 @@ from tradestream.streams.rdkafka import Outputs
 from tradestream.tables.books import book_status_by_symbol
 
 books = MarketBooks(
-    clock=now_ms, config=MarketConfig(features_interval_ms=settings.features_interval_ms)
+    clock=now_ms,
+    config=MarketConfig(
+        features_interval_ms=settings.features_interval_ms,
+        stale_after_ms=settings.book_stale_after_ms,
+    ),
 )
 _decode_status = msgspec.json.decode
 

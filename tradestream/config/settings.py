@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         "at least this often (ms); a change of status goes out at once. Each record costs the "
         "Faust table agent ~0.5 ms: at 1000 ms and 100 symbols that was 5% of a core.",
     )
+    book_stale_after_ms: PositiveInt = Field(
+        default=5000,
+        description="A book silent for longer than this (ms since its last frame was received) "
+        "is stale: nothing may trade on it. Judged when read, never frozen in a record.",
+    )
     features_interval_ms: int = Field(
         default=100, ge=0, description="Publish a symbol's features at most this often (ms)."
     )

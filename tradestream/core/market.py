@@ -14,15 +14,16 @@ from typing import Any, Final
 
 import msgspec
 
-from tradestream.core.errors import BadInputError
+from tradestream.core.errors import BadInputError, InsaneFrameError
 from tradestream.core.features import FeatureEngine
+from tradestream.core.frame_checks import check_orderbook, check_trades
 from tradestream.core.market_config import MarketConfig
 from tradestream.core.order_book import BookStatus, DeltaOutcome, OrderBook
 from tradestream.schemas.bybit import (
     OrderbookFrame,
     PublicTradeFrame,
-    depth_of_topic,
     orderbook_decoder,
+    symbol_of_topic,
     trade_decoder,
 )
 from tradestream.schemas.market import BookTop, Features, RequestResync
@@ -35,12 +36,14 @@ __all__ = [
     "decimal_text",
     "decode_orderbook",
     "decode_trades",
+    "judge_age",
     "names_id",
+    "with_age",
 ]
 
 Clock = Callable[[], int]
 _INVALIDATING: Final = frozenset(
-    {DeltaOutcome.GAP, DeltaOutcome.SEQ_REGRESSION, DeltaOutcome.CROSSED}
+    {DeltaOutcome.GAP, DeltaOutcome.SEQ_REGRESSION, DeltaOutcome.CROSSED, DeltaOutcome.REJECTED}
 )
 
 
@@ -106,6 +109,18 @@ def decode_trades(raw: bytes) -> PublicTradeFrame:
         raise BadInputError(f"not a Bybit publicTrade frame: {exc}") from exc
 
 
+def judge_age(last_recv_ms: int, stale_after_ms: int, now_ms: int) -> tuple[bool, int]:
+    """Return whether a book last heard from at ``last_recv_ms`` is stale now, and its age."""
+    age = max(now_ms - last_recv_ms, 0)
+    return age > stale_after_ms, age
+
+
+def with_age(record: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    """Return a status record with its ``age_ms`` and ``stale`` as of ``now_ms`` (read time)."""
+    stale, age = judge_age(record["last_recv_ms"], record["stale_after_ms"], now_ms)
+    return {**record, "stale": stale, "age_ms": age}
+
+
 def names_id(names: tuple[str, ...]) -> str:
     """Fingerprint a feature schema so consumers notice when it changes."""
     return hashlib.blake2b("\n".join(names).encode(), digest_size=6).hexdigest()
@@ -137,20 +152,36 @@ class MarketBooks:
         self._tracked.pop(symbol, None)
 
     def _track(self, symbol: str, depth: int) -> _Tracked:
-        tracked = self._tracked.get(symbol)
-        if tracked is None:
-            book = OrderBook(symbol, depth, window=self._levels)
-            tracked = _Tracked(book, FeatureEngine(self.config.features))
-            self._tracked[symbol] = tracked
+        book = OrderBook(symbol, depth, window=self._levels)
+        tracked = _Tracked(book, FeatureEngine(self.config.features))
+        self._tracked[symbol] = tracked
         return tracked
 
     def apply(self, raw: bytes, recv_ts_ms: int) -> BookUpdate:
-        """Apply one raw order-book frame and say what to publish."""
+        """Apply one raw order-book frame and say what to publish.
+
+        An insane frame (``core/frame_checks.py``) raises ``InsaneFrameError`` and leaves every
+        level untouched; if it was a frame of a book we keep, that book is invalidated first and
+        the error carries what to publish about it (its invalid top, a resync request).
+        """
         frame = decode_orderbook(raw)
         data = frame.data
         tracked = self._tracked.get(data.s)
+        try:
+            depth = check_orderbook(frame)
+        except InsaneFrameError as exc:
+            if tracked is None or symbol_of_topic(frame.topic) != data.s:
+                raise  # no book of ours, or not sure whose
+            raise InsaneFrameError(str(exc), self._reject(tracked, frame, recv_ts_ms)) from None
         if tracked is None:
-            tracked = self._track(data.s, depth_of_topic(frame.topic))
+            tracked = self._track(data.s, depth)
+        elif tracked.book.depth != depth and frame.type == "snapshot":
+            tracked.book = OrderBook(data.s, depth, window=self._levels)  # re-subscribed
+        elif tracked.book.depth != depth:
+            raise InsaneFrameError(
+                f"a depth-{depth} delta for the depth-{tracked.book.depth} book of {data.s}",
+                self._reject(tracked, frame, recv_ts_ms),
+            )
         book = tracked.book
         tracked.last_recv_ms = recv_ts_ms
         ts = frame.ts
@@ -169,9 +200,18 @@ class MarketBooks:
         update.book_top = self._maybe_top(tracked, frame, recv_ts_ms)
         return update
 
+    def _reject(self, tracked: _Tracked, frame: OrderbookFrame, recv_ts_ms: int) -> BookUpdate:
+        # An insane frame of a kept book: distrust the book and ask for a fresh snapshot.
+        outcome = tracked.book.reject()
+        update = BookUpdate(tracked.book.symbol, outcome)
+        update.resync = self._maybe_resync(tracked, outcome)
+        update.book_top = self._maybe_top(tracked, frame, recv_ts_ms)
+        return update
+
     def apply_trades(self, raw: bytes, recv_ts_ms: int) -> BookUpdate | None:
         """Feed one raw public-trade frame to its symbol's features; say what to publish."""
         frame = decode_trades(raw)
+        check_trades(frame)
         if not frame.data:
             return None
         symbol = frame.data[0].s
@@ -259,19 +299,23 @@ class MarketBooks:
 
     def staleness(self, symbol: str, now_ms: int) -> tuple[bool, int]:
         """Return whether a book has been silent too long to trade on, and its age in ms."""
-        age = max(now_ms - self._tracked[symbol].last_recv_ms, 0)
-        return age > self.config.stale_after_ms, age
+        return judge_age(self._tracked[symbol].last_recv_ms, self.config.stale_after_ms, now_ms)
 
     def status_record(self, symbol: str, top_n: int = 5) -> dict[str, Any]:
-        """Describe a book for the status table and web views (JSON-ready)."""
-        book = self._tracked[symbol].book
+        """Describe a book for the status table and web views (JSON-ready).
+
+        The record says when the book last heard from the exchange (``last_recv_ms``) and the
+        threshold it is judged by, not whether it is stale: a record is read later than it is
+        written, so age and staleness are computed by whoever reads it (``with_age``).
+        """
+        tracked = self._tracked[symbol]
+        book = tracked.book
         counters = book.counters
-        stale, age = self.staleness(symbol, self._clock())
         return {
             "symbol": symbol,
             "status": book.status.value,
-            "stale": stale,
-            "age_ms": age,
+            "last_recv_ms": tracked.last_recv_ms,
+            "stale_after_ms": self.config.stale_after_ms,
             "depth": book.depth,
             "last_u": book.last_u,
             "last_seq": book.last_seq,
@@ -284,6 +328,7 @@ class MarketBooks:
             "seq_regressions": counters.seq_regressions,
             "crossed": counters.crossed,
             "not_ready": counters.not_ready,
+            "rejected": counters.rejected,
             "bids": [[decimal_text(p), decimal_text(s)] for p, s in book.bids.top(top_n)],
             "asks": [[decimal_text(p), decimal_text(s)] for p, s in book.asks.top(top_n)],
         }

@@ -9,7 +9,8 @@ top N of a side is a C slice (``bench/book.py`` measures the alternatives).
 Integrity (the invariants of ``docs/architecture.md``): a snapshot resets the book and makes it
 valid; a delta must carry ``u`` = previous ``u`` + 1; an older or equal ``u`` is a duplicate and is
 ignored; a larger jump is a gap that invalidates the book until the next snapshot; ``seq`` must
-not go backwards; a crossed book is invalid.
+not go backwards; a crossed book is invalid; a frame refused as insane (``core/frame_checks.py``)
+invalidates it too, since the stream behind it can no longer be trusted.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class DeltaOutcome(StrEnum):
     SEQ_REGRESSION = "seq_regression"
     CROSSED = "crossed"
     NOT_READY = "not_ready"
+    REJECTED = "rejected"
 
 
 class BookSide:
@@ -145,6 +147,7 @@ class BookCounters:
     seq_regressions: int = 0
     crossed: int = 0
     not_ready: int = 0
+    rejected: int = 0
 
 
 class OrderBook:
@@ -235,6 +238,12 @@ class OrderBook:
             self.status = BookStatus.INVALID
             return DeltaOutcome.CROSSED
         return DeltaOutcome.APPLIED
+
+    def reject(self) -> DeltaOutcome:
+        """Count a frame refused as insane and distrust the book until the next snapshot."""
+        self.counters.rejected += 1
+        self.invalidate()
+        return DeltaOutcome.REJECTED
 
     def invalidate(self) -> None:
         """Mark the book unusable until the next snapshot (e.g. after a restart)."""

@@ -8,6 +8,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from tradestream.agents.market_worker import books, books_lock
 from tradestream.app import app
+from tradestream.core.clock import now_ms
+from tradestream.core.market import with_age
 from tradestream.tables.books import book_status_by_symbol
 from tradestream.web.metrics import registry
 
@@ -32,17 +34,22 @@ async def list_books(web: Any, request: Any) -> Any:
     depth = int(request.query.get("depth", "1"))
     with books_lock:  # the market engine's thread changes the books
         records = [books.status_record(s, top_n=depth) for s in books.symbols()]
-    return web.json({"books": records})
+    now = now_ms()
+    return web.json({"books": [with_age(record, now) for record in records]})
 
 
 @app.page("/books/{symbol}/")
 @app.table_route(table=book_status_by_symbol, match_info="symbol")
 async def get_book_status(web: Any, request: Any, symbol: str) -> Any:
-    """Return a symbol's checkpointed status from whichever worker owns its partition."""
+    """Return a symbol's checkpointed status from whichever worker owns its partition.
+
+    Its age and staleness are judged now, from when the book last heard from the exchange:
+    a quiet symbol's checkpoint must not read as fresh.
+    """
     record = book_status_by_symbol.get(symbol)
     if not record:
         return web.json({"error": f"no book for {symbol}"}, status=404)
-    return web.json(record)
+    return web.json(with_age(record, now_ms()))
 
 
 @app.page("/features/names/")

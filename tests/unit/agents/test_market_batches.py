@@ -7,7 +7,7 @@ import orjson
 from tests.support.rdkafka_fakes import FakeMessage, FakeProducer
 from tradestream.agents.market import MarketBatches
 from tradestream.config.settings import Settings
-from tradestream.core.market import MarketBooks
+from tradestream.core.market import MarketBooks, with_age
 from tradestream.streams.rdkafka import DeliveryLedger, Outputs
 
 SETTINGS = Settings(namespace="", partitions=4, book_status_interval_ms=5000)
@@ -68,3 +68,48 @@ def test_each_symbol_has_its_own_checkpoint_clock() -> None:
     rig.now_ms = 2_000
     rig.apply(frame("snapshot", 1, symbol="XYZ"), frame("delta", 2))
     assert rig.statuses() == [("valid", 1_000), ("valid", 2_000)]
+
+
+def test_an_insane_delta_is_dead_lettered_and_its_book_reported_invalid_with_a_resync() -> None:
+    rig = Rig()
+    rig.apply(frame("snapshot", 1))
+    insane = orjson.loads(frame("delta", 2))
+    insane["data"]["b"] = [["1.0", "NaN"]]
+    letters = rig.batches.process([FakeMessage(BOOKS_RAW, 0, 9, orjson.dumps(insane))])
+    assert [letter.reason.split(":")[0] for letter in letters] == ["InsaneFrameError"]
+    assert "b[0] size nan" in letters[0].reason
+    assert rig.statuses()[-1] == ("invalid", 1_000)
+    controls = [orjson.loads(r.value) for r in rig.producer.records if r.topic == "ops.control"]
+    assert [(c["symbol"], c["reason"]) for c in controls] == [("ABC", "rejected")]
+    tops = [orjson.loads(r.value) for r in rig.producer.records if r.topic == "md.book.top"]
+    assert tops[-1]["status"] == "invalid"
+    assert tops[-1]["bid_sz"] == "1"  # the refused level never reached the book
+
+
+def test_a_change_held_within_the_interval_goes_out_when_it_ends_without_another_frame() -> None:
+    rig = Rig()
+    rig.apply(frame("snapshot", 1))
+    rig.now_ms = 2_000
+    rig.apply(*(frame("delta", u) for u in range(2, 51)))  # a burst, then silence
+    assert rig.statuses() == [("valid", 1_000)]
+    rig.now_ms = 5_999
+    assert not rig.batches.checkpoint_due()
+    rig.now_ms = 6_000
+    assert rig.batches.checkpoint_due()
+    rig.batches.flush_checkpoints()
+    last = [orjson.loads(r.value) for r in rig.producer.records if r.topic == STATUS][-1]
+    assert (last["last_u"], last["deltas"], last["checkpointed_ts_ms"]) == (50, 49, 6_000)
+    assert last["last_recv_ms"] == 1_000
+    assert "stale" not in last
+    rig.now_ms = 20_000
+    assert not rig.batches.checkpoint_due()  # nothing changed since: nothing to publish
+    rig.batches.flush_checkpoints()
+    assert len(rig.statuses()) == 2
+
+
+def test_the_age_of_a_status_record_is_judged_when_it_is_read() -> None:
+    record = {"last_recv_ms": 1_000, "stale_after_ms": 5_000, "status": "valid"}
+    assert with_age(record, 1_090) == {**record, "stale": False, "age_ms": 90}
+    assert with_age(record, 6_000)["stale"] is False
+    assert with_age(record, 6_001) == {**record, "stale": True, "age_ms": 5_001}
+    assert with_age(record, 500)["age_ms"] == 0  # a reader's clock behind the writer's
