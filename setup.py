@@ -23,6 +23,7 @@ from setuptools import setup
 COMPILED = [
     "tradestream/core/clock.py",
     "tradestream/core/order_book.py",
+    "tradestream/core/frame_checks.py",
     "tradestream/core/market.py",
     "tradestream/core/features/ring.py",
     "tradestream/core/features/levels.py",

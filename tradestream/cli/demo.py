@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import socket
 import sys
 import time
@@ -64,9 +65,20 @@ def _say(text: str) -> None:
     print(f"[demo] {text}", flush=True)
 
 
+def _log_to_file(path: Path) -> None:
+    # The client libraries log what is routine on a fresh broker (e.g. aiokafka's
+    # GroupCoordinatorNotAvailableError while the coordinator is elected) as errors; with no
+    # handler Python prints them bare on the console. They belong in a log, not the demo's output.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the demo and return 0 when every step worked."""
     root = project_root()
+    _log_to_file(root / ".stack" / "logs" / "demo.log")
     recording = args.file or root / RECORDING
     settings = Settings(namespace=args.namespace, web_port=free_port())
     started = time.monotonic()
@@ -153,3 +165,4 @@ async def _print_summary(
         file=out,
     )
     print(f"  redis-cli XRANGE {settings.dlq_stream} - +", file=out)
+    print("  logs: .stack/logs/demo-worker.log (the worker), .stack/logs/demo.log (this run)", file=out)
