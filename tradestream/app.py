@@ -49,5 +49,9 @@ if "market" in settings.roles:
     market_worker.register()
 if "sinks" in settings.roles:
     sinks.register()
+if "trading" in settings.roles:
+    from tradestream.agents import trading
+
+    trading.register()
 
 __all__ = ["app", "market_worker", "settings", "sinks", "views"]

@@ -165,4 +165,7 @@ async def _print_summary(
         file=out,
     )
     print(f"  redis-cli XRANGE {settings.dlq_stream} - +", file=out)
-    print("  logs: .stack/logs/demo-worker.log (the worker), .stack/logs/demo.log (this run)", file=out)
+    print(
+        "  logs: .stack/logs/demo-worker.log (the worker), .stack/logs/demo.log (this run)",
+        file=out,
+    )

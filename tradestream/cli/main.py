@@ -19,6 +19,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("tradestream.cli.replay", "produce recorded Bybit frames onto the raw topics"),
     "demo": ("tradestream.cli.demo", "stack up, worker, replay the recording, summary, stop"),
     "simulate": ("tradestream.simulator.cli", "run the local Bybit v5 simulator"),
+    "trade": ("tradestream.cli.trade", "publish a manual signal: risk, execution, positions"),
+    "risk": ("tradestream.cli.risk", "trip or reset the kill switch"),
 }
 
 

@@ -1,19 +1,21 @@
 """YAML configuration under ``config/``: symbols, strategies and risk limits.
 
 Each file is validated into a frozen model at start; a bad file stops the process with the file
-name and the offending field instead of surfacing later as a trading error.
+name and the offending field instead of surfacing later as a trading error. The risk file's model,
+``RiskConfig``, lives beside the engine that enforces it (``core/risk/config.py``).
 """
 
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, Field, PositiveInt, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from tradestream.core.risk.config import RiskConfig
 
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}USDT$")
 
@@ -90,17 +92,6 @@ class StrategiesConfig(BaseModel, frozen=True, extra="forbid"):
         return value
 
 
-class RiskLimitsConfig(BaseModel, frozen=True, extra="forbid"):
-    """Account-wide limits the risk agent enforces before any order is sent."""
-
-    max_position_notional_usdt: Decimal = Field(gt=0)
-    max_gross_notional_usdt: Decimal = Field(gt=0)
-    max_daily_loss_usdt: Decimal = Field(gt=0)
-    max_leverage: PositiveInt = Field(le=100)
-    max_orders_per_minute: PositiveInt = 60
-    max_open_positions: PositiveInt = 10
-
-
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -126,7 +117,7 @@ class PipelineConfig(BaseModel, frozen=True, extra="forbid"):
 
     symbols: SymbolsConfig
     strategies: StrategiesConfig
-    risk: RiskLimitsConfig
+    risk: RiskConfig
 
     @classmethod
     def load(cls, config_dir: Path) -> PipelineConfig:
@@ -134,5 +125,5 @@ class PipelineConfig(BaseModel, frozen=True, extra="forbid"):
         return cls(
             symbols=load_yaml(config_dir / "symbols.yaml", SymbolsConfig),
             strategies=load_yaml(config_dir / "strategies.yaml", StrategiesConfig),
-            risk=load_yaml(config_dir / "risk.yaml", RiskLimitsConfig),
+            risk=load_yaml(config_dir / "risk.yaml", RiskConfig),
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -15,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import Field, NonNegativeInt, PositiveInt, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-Role = Literal["market", "sinks"]
+Role = Literal["market", "sinks", "trading"]
 _NAMESPACE = re.compile(r"^[a-z][a-z0-9_]{0,30}$|^$")
 
 
@@ -114,7 +115,17 @@ class Settings(BaseSettings):
     roles: Annotated[tuple[Role, ...], NoDecode] = Field(
         default=("market", "sinks"),
         description="What this worker runs: the market engine (and book status table), the "
-        "ClickHouse sink agents, or both (comma-separated in the environment).",
+        "ClickHouse sink agents, or both (comma-separated in the environment); or the trading "
+        "agents (risk, execution, positions, PostgreSQL records), which run in a worker of "
+        "their own.",
+    )
+    trading_mode: Literal["paper"] = Field(
+        default="paper",
+        description="Where the execution agent sends orders: the in-process paper exchange, "
+        "filled against md.book.top. (Live Bybit through pybit is the next step.)",
+    )
+    paper_balance_usdt: Decimal = Field(
+        default=Decimal(100000), gt=0, description="The paper account's starting balance."
     )
     producer_linger_ms: NonNegativeInt = Field(
         default=1, description="How long the worker's producer waits to fill a batch (ms)."
@@ -149,6 +160,13 @@ class Settings(BaseSettings):
             return tuple(r.strip() for r in value.split(",") if r.strip())
         return value
 
+    @field_validator("roles")
+    @classmethod
+    def _trading_alone(cls, value: tuple[Role, ...]) -> tuple[Role, ...]:
+        if "trading" in value and len(set(value)) > 1:
+            raise ValueError("the trading role runs in a worker of its own (roles=trading)")
+        return value
+
     def scoped(self, name: str, sep: str = ".") -> str:
         """Return ``name`` prefixed with the namespace, if one is set."""
         return f"{self.namespace}{sep}{name}" if self.namespace else name
@@ -171,6 +189,8 @@ class Settings(BaseSettings):
         the book status agent in a group of its own, since Faust assumes that every member of a
         group runs the same agents.
         """
+        if "trading" in self.roles:
+            return f"{self.group_id}.trading"
         return self.group_id if "sinks" in self.roles else f"{self.group_id}.status"
 
     @property

@@ -48,9 +48,31 @@ FEATURES = TopicSpec("md.features", "symbol", "Features JSON", retention_ms=3 * 
 BOOK_STATUS = TopicSpec(
     "md.book.status", "symbol", "book status JSON (on change, at most per interval)", compacted=True
 )
-SIGNALS = TopicSpec("sig.signals", "symbol", "Signal JSON", single_partition=True)
-EXEC_ORDERS = TopicSpec("exec.orders", "symbol", "order command JSON", retention_ms=30 * _DAY_MS)
-EXEC_REPORTS = TopicSpec("exec.reports", "symbol", "order event JSON", retention_ms=30 * _DAY_MS)
+SIGNALS = TopicSpec(
+    "sig.signals", "symbol", "Signal JSON (schemas/trading.py)", single_partition=True
+)
+EXEC_ORDERS = TopicSpec(
+    "exec.orders",
+    "symbol",
+    "order command JSON: PlaceOrder | CancelOrder | ClosePosition (schemas/orders.py)",
+    retention_ms=30 * _DAY_MS,
+)
+EXEC_REPORTS = TopicSpec(
+    "exec.reports", "symbol", "order event JSON (schemas/orders.py)", retention_ms=30 * _DAY_MS
+)
+RISK_DECISIONS = TopicSpec(
+    "risk.decisions",
+    "symbol",
+    "RiskDecision JSON: approved with qty and orderLinkId, or refused with the rule",
+    retention_ms=30 * _DAY_MS,
+)
+ACCOUNT_EVENTS = TopicSpec(
+    "account.events",
+    "symbol or account",
+    "PositionChanged and trading-state (kill switch) event JSON",
+    retention_ms=30 * _DAY_MS,
+    single_partition=True,
+)
 OPS_CONTROL = TopicSpec("ops.control", "symbol or *", "control command JSON", single_partition=True)
 OPS_CONFIG = TopicSpec(
     "ops.config", "config key", "config JSON", compacted=True, single_partition=True
@@ -67,6 +89,8 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     SIGNALS,
     EXEC_ORDERS,
     EXEC_REPORTS,
+    RISK_DECISIONS,
+    ACCOUNT_EVENTS,
     OPS_CONTROL,
     OPS_CONFIG,
 )
@@ -78,6 +102,15 @@ MARKET_INPUTS: tuple[TopicSpec, ...] = (ORDERBOOK_RAW, TRADES_RAW)
 """Topics the market engine consumes, in its own group (``Settings.market_group_id``)."""
 SINK_INPUTS: tuple[TopicSpec, ...] = (TRADES_RAW, BOOK_TOP, FEATURES)
 """Topics the sink agents consume, in the Faust app's group (``Settings.group_id``)."""
+
+TRADING_INPUTS: tuple[TopicSpec, ...] = (
+    SIGNALS,
+    EXEC_ORDERS,
+    EXEC_REPORTS,
+    RISK_DECISIONS,
+    ACCOUNT_EVENTS,
+)
+"""Topics the trading agents consume, in the trading app's group (``Settings.faust_app_id``)."""
 
 RAW_TOPIC_BY_PREFIX: dict[str, TopicSpec] = {
     "orderbook": ORDERBOOK_RAW,

@@ -36,7 +36,7 @@ def make_order(clock: list[int]) -> Order:
 async def test_migrations_apply_once(pool: asyncpg.Pool) -> None:
     assert await migrate(pool) == []
     names = [r["name"] for r in await pool.fetch("SELECT name FROM schema_migrations")]
-    assert names == ["001_orders_audit.sql"]
+    assert names == ["001_orders_audit.sql", "002_trading_records.sql"]
 
 
 async def test_order_lifecycle_is_stored_with_an_idempotent_audit_trail(

@@ -1,0 +1,125 @@
+"""Signal → risk → order → paper fill → position → PostgreSQL, through the real broker.
+
+A trading worker (``roles=trading``) runs the risk, execution, positions and records agents on
+the test's namespace; the market is a valid book top produced on ``md.book.top`` as the market
+engine would; signals come from the ``tradestream trade`` command, kill-switch commands from
+``tradestream risk``, each run as a person would run them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import msgspec
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from tests.support.waiting import eventually
+from tests.support.workers import running_worker
+from tradestream.cli.worker_process import WorkerProcess
+from tradestream.config.settings import Settings
+from tradestream.core.clock import now_ms
+from tradestream.schemas.market import BookTop
+from tradestream.sinks.postgres import connect, schema_name
+from tradestream.streams import topics
+from tradestream.streams.admin import ensure_topics
+from tradestream.streams.lag import wait_until_consumed
+
+BID, ASK = "65000", "65000.1"
+
+
+@pytest.fixture
+async def trading_worker(settings: Settings, kafka_cleanup: None) -> AsyncIterator[WorkerProcess]:
+    """A worker running only the trading agents."""
+    await ensure_topics(settings)
+    async with running_worker(settings, TRADESTREAM_ROLES="trading") as proc:
+        yield proc
+
+
+@pytest.fixture
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """The test namespace's PostgreSQL schema (the records agent migrates it too)."""
+    pool = await connect(settings)
+    yield pool
+    await pool.execute(f'DROP SCHEMA "{schema_name(settings)}" CASCADE')
+    await pool.close()
+
+
+async def publish_book_top(settings: Settings, symbol: str) -> None:
+    top = BookTop(symbol=symbol, status="valid", bid_px=BID, bid_sz="5", ask_px=ASK, ask_sz="5",
+                  u=1, seq=1, exchange_ts_ms=now_ms(), cts_ms=0, recv_ts_ms=now_ms(),
+                  produced_ts_ms=now_ms())  # fmt: skip
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        topic = settings.scoped(topics.BOOK_TOP.name)
+        await producer.send_and_wait(topic, msgspec.json.encode(top), key=symbol.encode())
+    finally:
+        await producer.stop()
+    await wait_until_consumed(settings, [topic], timeout_s=60)
+
+
+def tradestream(settings: Settings, *args: str) -> str:
+    """Run the ``tradestream`` command on the test's namespace; return what it printed."""
+    env = {**os.environ, "TRADESTREAM_NAMESPACE": settings.namespace,
+           "TRADESTREAM_PARTITIONS": "4"}  # fmt: skip
+    done = subprocess.run(  # noqa: S603 - our interpreter and arguments
+        [sys.executable, "-m", "tradestream.cli.main", *args],
+        env=env, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    return done.stdout
+
+
+async def rows(pool: asyncpg.Pool, sql: str) -> list[dict[str, Any]]:
+    try:
+        return [dict(r) for r in await pool.fetch(sql)]
+    except asyncpg.UndefinedTableError:
+        return []
+
+
+async def test_a_manual_signal_becomes_a_filled_order_and_a_position_in_postgres(
+    settings: Settings, trading_worker: WorkerProcess, pool: asyncpg.Pool
+) -> None:
+    trading = settings.model_copy(update={"roles": ("trading",)})
+    await publish_book_top(trading, "BTCUSDT")
+    printed = tradestream(settings, "trade", "--symbol", "BTCUSDT", "--side", "buy",
+                          "--notional", "100", "--reason", "itest")  # fmt: skip
+    assert "signal man-" in printed
+
+    filled = await eventually(
+        lambda: rows(pool, "SELECT * FROM orders WHERE status = 'filled'"), within=30
+    )
+    assert len(filled) == 1
+    order = filled[0]
+    assert (order["side"], order["qty"], order["cum_qty"]) == ("Buy", Decimal("0.001"),
+                                                                 Decimal("0.001"))  # fmt: skip
+    assert order["avg_price"] == Decimal(ASK)
+    decisions = await rows(pool, "SELECT * FROM risk_decisions")
+    assert [(d["approved"], d["rule"], d["order_link_id"]) for d in decisions] == [
+        (True, "approved", order["order_link_id"])
+    ]
+    position = await eventually(
+        lambda: rows(pool, "SELECT * FROM positions WHERE size > 0"), within=30
+    )
+    assert (position[0]["symbol"], position[0]["size"]) == ("BTCUSDT", Decimal("0.001"))
+    assert position[0]["avg_entry"] == Decimal(ASK)
+    executions = await rows(pool, "SELECT * FROM executions")
+    assert [(e["qty"], e["price"]) for e in executions] == [(Decimal("0.001"), Decimal(ASK))]
+    assert executions[0]["fee"] > 0
+
+    # A second entry into the same symbol is refused by max_positions_per_symbol (1).
+    tradestream(settings, "trade", "--symbol", "BTCUSDT", "--side", "buy", "--notional", "100")
+    refused = await eventually(
+        lambda: rows(pool, "SELECT * FROM risk_decisions WHERE NOT approved"), within=30
+    )
+    assert refused[0]["rule"] == "max_positions_per_symbol"
+    audit = [r["action"] for r in await rows(pool, "SELECT action FROM audit_log ORDER BY id")]
+    assert "risk.approved" in audit
+    assert "order.order_filled" in audit
+    assert "risk.refused.max_positions_per_symbol" in audit

@@ -1,0 +1,64 @@
+"""Pending orders count until the account shows their fill, they are released, or they expire."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from tests.support.trading import T0, account, context, pending_order, position
+from tradestream.core.risk import PendingOrders
+from tradestream.schemas.orders import Side
+
+
+@pytest.fixture
+def pending() -> PendingOrders:
+    orders = PendingOrders(ttl_ms=30_000)
+    orders.add(pending_order("BTCUSDT", link_id="a", ts=T0))
+    orders.add(pending_order("ETHUSDT", Side.SELL, account_size=2, link_id="b", ts=T0))
+    return orders
+
+
+def test_an_order_stops_counting_once_the_account_size_moved(pending: PendingOrders) -> None:
+    pending.refresh(account(position("BTCUSDT", "1"), position("ETHUSDT", "2")), T0 + 1)
+
+    assert [p.order_link_id for p in pending] == ["b"]
+    assert pending.symbols() == {"ETHUSDT"}
+
+
+def test_an_order_expires_after_the_ttl(pending: PendingOrders) -> None:
+    still = account(position("ETHUSDT", "2"))
+
+    pending.refresh(still, T0 + 29_999)
+    assert len(pending) == 2
+    pending.refresh(still, T0 + 30_000)
+    assert len(pending) == 0
+
+
+def test_a_released_order_stops_counting(pending: PendingOrders) -> None:
+    assert pending.release("a")
+    assert not pending.release("a")
+    assert [p.order_link_id for p in pending.clear()] == ["b"]
+    assert len(pending) == 0
+
+
+def test_the_context_counts_pending_orders_as_filled() -> None:
+    view = context(
+        account(position("BTCUSDT", "1", "100", stop="90")),
+        pending=(
+            pending_order("BTCUSDT", qty=1, price=110, stop=95),
+            pending_order("SOLUSDT", Side.SELL, qty=10, price=20),
+        ),
+    )
+
+    assert view.size("BTCUSDT") == Decimal(2)
+    assert view.size("SOLUSDT") == Decimal(-10)
+    assert view.open_count == 2
+    assert view.gross_exposure() == Decimal(400)  # BTC at its mark, SOL at its order price
+    assert view.symbol_risk("BTCUSDT") == Decimal(10)  # the newer stop: 2 x (100 - 95)
+    assert view.open_risk() == Decimal(20)  # SOL without a stop: 5 % of 200
+
+
+def test_a_ttl_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        PendingOrders(0)

@@ -1,0 +1,134 @@
+"""The trading agents: risk, execution and positions, thin drivers of ``core`` and the gateway.
+
+```
+sig.signals ─┐
+account.events ─┼─▶ assess_signals (ONE partition: RiskEngine) ──▶ risk.decisions, exec.orders
+ops.control ─┘                                                      account.events (kill switch)
+exec.orders ──▶ execute_orders (per symbol: ExecutionDesk → paper exchange) ──▶ exec.reports
+md.book.top ──▶ follow_book_tops (paper fills, position marks) ──▶ exec.reports, account.events
+exec.reports ──▶ track_positions (per symbol: Portfolio, positions_by_symbol) ──▶ account.events
+```
+
+Each event is handled inside its own error boundary: bad input goes to the dead-letter queue
+with the reason and the agent goes on. Delivery is at-least-once and every effect is idempotent:
+the risk engine answers a signal id once (the same decision again on a redelivery), an order's
+``orderLinkId`` derives from its signal and is reserved in Redis before the exchange is called,
+positions apply an execution id once (the ids applied are kept in the table). The PostgreSQL
+records are landed by ``agents/trading_records.py`` from these topics.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from tradestream.agents.boundary import dead_letter_on_error
+from tradestream.agents.resources import dead_letter_queue
+from tradestream.agents.trading_desk import (
+    account_topic,
+    desk,
+    exec_orders_topic,
+    exec_reports_topic,
+    positions,
+    publish_outcome,
+    risk_desk,
+    send_json,
+)
+from tradestream.app import app
+from tradestream.core.clock import now_ms
+from tradestream.schemas.account import Execution, PositionState
+from tradestream.schemas.market import BookTop
+from tradestream.schemas.orders import (
+    OrderFilled,
+    OrderPartiallyFilled,
+    order_command_adapter,
+    order_event_adapter,
+)
+from tradestream.tables.trading import positions_by_symbol
+
+log = logging.getLogger(__name__)
+
+_TERMINAL = frozenset({"order_rejected", "order_cancelled", "order_expired", "order_failed"})
+_MARK_EVERY_MS = 1_000
+_EXEC_ID_MEMORY = 10_000
+
+
+async def execute_orders(commands: Any) -> None:
+    """Carry out each order command once and report what the exchange did."""
+    async for event in commands.events():
+        async with dead_letter_on_error(dead_letter_queue(), event.value, "exec.orders"):
+            command = order_command_adapter.validate_json(event.value)
+            for report in await desk().execute(command):
+                await send_json(exec_reports_topic, report.symbol, report)
+
+
+async def follow_book_tops(tops: Any) -> None:
+    """Fill paper orders against each valid book top; mark open positions at most every 1 s."""
+    decode = msgspec.json.Decoder(BookTop).decode
+    marked: dict[str, int] = {}
+    async for event in tops.events():
+        async with dead_letter_on_error(dead_letter_queue(), event.value, "md.book.top"):
+            top = decode(event.value)
+            for report in desk().on_book_top(top):
+                await send_json(exec_reports_topic, report.symbol, report)
+            now = now_ms()
+            if top.status == "valid" and now - marked.get(top.symbol, 0) >= _MARK_EVERY_MS:
+                marked[top.symbol] = now
+                mid = (Decimal(top.bid_px) + Decimal(top.ask_px)) / 2
+                change = positions().mark(top.symbol, mid, top.exchange_ts_ms)
+                if change is not None:
+                    await send_json(account_topic, top.symbol, change)
+
+
+async def track_positions(reports: Any) -> None:
+    """Apply each execution once to its symbol's position; tell risk what changed."""
+    async for event in reports.events():
+        async with dead_letter_on_error(dead_letter_queue(), event.value, "exec.reports"):
+            report = order_event_adapter.validate_json(event.value)
+            if report.kind in _TERMINAL:
+                await send_json(account_topic, report.symbol, report)  # risk releases it
+            if not isinstance(report, OrderPartiallyFilled | OrderFilled):
+                continue
+            await _apply_execution(Execution.from_fill(report))
+
+
+async def _apply_execution(execution: Execution) -> None:
+    portfolio = positions()
+    stored = positions_by_symbol[execution.symbol]
+    applied: list[str] = stored.get("exec_ids", [])
+    if execution.exec_id in applied:
+        return  # applied before a restart: the table remembers it
+    if "position" in stored and portfolio.position(execution.symbol).updated_ts_ms == 0:
+        portfolio.apply_position(PositionState.model_validate(stored["position"]))
+    result = portfolio.apply_execution(execution)
+    if result.change is None:
+        return
+    positions_by_symbol[execution.symbol] = {
+        "position": result.change.model_dump(mode="json", exclude={"kind", "cause"}),
+        "exec_ids": [*applied, execution.exec_id][-_EXEC_ID_MEMORY:],
+    }
+    await send_json(account_topic, execution.symbol, result.change)
+
+
+async def assess_signals(events: Any) -> None:
+    """Answer signals, follow the account and obey operators: ONE partition, in order."""
+    async for event in events.events():
+        async with dead_letter_on_error(dead_letter_queue(), event.value, event.message.topic):
+            outcome = risk_desk().on_message(event.message.topic, event.value, now_ms())
+            if outcome is not None:
+                await publish_outcome(outcome)
+
+
+def register() -> None:
+    """Add the trading agents to the app (the ``trading`` role, in a worker of its own)."""
+    from tradestream.agents.trading_desk import book_tops_channel, risk_channel  # noqa: PLC0415
+    from tradestream.agents.trading_records import record_trading, records_channel  # noqa: PLC0415
+
+    app.agent(exec_orders_topic, name="execute_orders")(execute_orders)
+    app.agent(book_tops_channel, name="follow_book_tops")(follow_book_tops)
+    app.agent(exec_reports_topic, name="track_positions")(track_positions)
+    app.agent(risk_channel, name="assess_signals")(assess_signals)
+    app.agent(records_channel, name="record_trading")(record_trading)

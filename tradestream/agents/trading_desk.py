@@ -1,0 +1,181 @@
+"""What the trading agents of one worker share: topics, the execution desk, the risk driver.
+
+``RiskDesk`` drives the pure ``RiskEngine`` for the risk agent: it decodes each message of its
+one-partition stream (a signal, an account event, an operator command), keeps the engine's
+replica of the account (``Portfolio``, fed the ``PositionChanged`` events the positions agent
+publishes) and persists what must survive a restart in ``risk_state`` (the last trading-state
+event: a restarted worker comes back halted if it was halted; every position of the replica).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+from tradestream.app import app, settings
+from tradestream.config.files import PipelineConfig
+from tradestream.core.clock import now_ms
+from tradestream.core.errors import BadInputError
+from tradestream.core.portfolio.portfolio import Portfolio
+from tradestream.core.resilience import (
+    CircuitBreaker,
+    RateLimitRegistry,
+    RetryPolicy,
+    RetryPolicyConfig,
+)
+from tradestream.core.risk.engine import RiskEngine
+from tradestream.core.risk.outcome import RiskOutcome
+from tradestream.core.risk.trading_state import KillSwitch
+from tradestream.exchange.execution import ExecutionDesk
+from tradestream.exchange.idempotency import IdempotencyStore
+from tradestream.exchange.order_gateway import OrderGateway
+from tradestream.exchange.paper import PaperExchange, PaperExchangeConfig
+from tradestream.schemas.account import PositionChanged, PositionState
+from tradestream.schemas.trading import (
+    Signal,
+    control_command_adapter,
+    trading_state_event_adapter,
+)
+from tradestream.streams import topics
+from tradestream.streams.topics import TopicSpec
+from tradestream.tables.trading import risk_state
+
+_TRADING_STATE_KEY = "trading_state"
+_POSITION_PREFIX = "position:"
+_CONTROL_KINDS = frozenset({"trip_kill_switch", "reset_kill_switch", "set_trading_state"})
+_RELEASED = frozenset({"order_rejected", "order_cancelled", "order_expired", "order_failed"})
+
+
+def _topic(*specs: TopicSpec) -> Any:
+    return app.topic(
+        *(settings.scoped(spec.name) for spec in specs),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+
+exec_orders_topic = _topic(topics.EXEC_ORDERS)
+exec_reports_topic = _topic(topics.EXEC_REPORTS)
+account_topic = _topic(topics.ACCOUNT_EVENTS)
+decisions_topic = _topic(topics.RISK_DECISIONS)
+book_tops_channel = _topic(topics.BOOK_TOP)
+risk_channel = _topic(topics.SIGNALS, topics.ACCOUNT_EVENTS, topics.OPS_CONTROL)
+SIGNALS_NAME = settings.scoped(topics.SIGNALS.name)
+ACCOUNT_NAME = settings.scoped(topics.ACCOUNT_EVENTS.name)
+
+
+async def send_json(topic: Any, key: str, value: BaseModel) -> None:
+    """Send one pydantic record as JSON, keyed by ``key``."""
+    await topic.send(key=key.encode(), value=value.model_dump_json().encode())
+
+
+async def publish_outcome(outcome: RiskOutcome) -> None:
+    """Publish a risk outcome: the decision, kill-switch events, then the orders, in order."""
+    if outcome.decision is not None and not outcome.duplicate:
+        await send_json(decisions_topic, outcome.decision.symbol, outcome.decision)
+    for event in outcome.events:
+        await send_json(account_topic, "account", event)
+    for command in outcome.all_commands():
+        await send_json(exec_orders_topic, command.symbol, command)
+
+
+@cache
+def paper_exchange() -> PaperExchange:
+    """Return the worker's paper exchange (its account lives as long as the worker)."""
+    return PaperExchange(PaperExchangeConfig(initial_balance=settings.paper_balance_usdt))
+
+
+@cache
+def desk() -> ExecutionDesk:
+    """Return the worker's execution desk over the paper exchange, idempotent through Redis."""
+    redis = Redis.from_url(settings.redis_url.get_secret_value())
+    gateway = OrderGateway(
+        paper_exchange(),
+        IdempotencyStore(redis, settings.scoped("tradestream", sep=":") + ":"),
+        limits=RateLimitRegistry(),
+        breaker=CircuitBreaker(),
+        retry=RetryPolicy(RetryPolicyConfig(), random.Random()),  # noqa: S311 - jitter
+        clock=time.monotonic,
+        ms_clock=now_ms,
+    )
+    return ExecutionDesk(paper_exchange(), gateway, now_ms)
+
+
+class RiskDesk:
+    """Feed the risk engine from its stream and keep what it must not forget in ``risk_state``."""
+
+    def __init__(self) -> None:
+        config = PipelineConfig.load(settings.config_dir).risk
+        self.config = config
+        self.engine: RiskEngine | None = None
+        self.replica = Portfolio(
+            settings.paper_balance_usdt, day_start_hour_utc=config.daily_reset_hour_utc
+        )
+
+    def on_message(self, topic: str, raw: bytes, now: int) -> RiskOutcome | None:
+        """Handle one message of the risk stream; return what to publish."""
+        engine = self._engine()
+        account = self.replica.state(now)
+        if topic == SIGNALS_NAME:
+            signal = Signal.model_validate_json(raw)
+            info = paper_exchange().config.instruments.get(signal.symbol)
+            if info is None:
+                raise BadInputError(f"no instrument rules for {signal.symbol}")
+            return self._remembered(engine.evaluate(signal, account, info.info(signal.symbol), now))
+        kind = json.loads(raw).get("kind")
+        if topic == ACCOUNT_NAME:
+            return self._on_account_event(engine, kind, raw, now)
+        if kind in _CONTROL_KINDS:
+            command = control_command_adapter.validate_json(raw)
+            return self._remembered(engine.on_command(command, account, now))
+        return None  # ops.control also carries resync requests: those are ingest's
+
+    def _on_account_event(
+        self, engine: RiskEngine, kind: str | None, raw: bytes, now: int
+    ) -> RiskOutcome | None:
+        if kind == "position_changed":
+            change = PositionChanged.model_validate_json(raw)
+            state = PositionState.model_validate(change.model_dump(exclude={"kind", "cause"}))
+            if self.replica.apply_position(state):
+                risk_state[_POSITION_PREFIX + change.symbol] = state.model_dump(mode="json")
+            return self._remembered(engine.on_account(self.replica.state(now), now))
+        if kind in _RELEASED:
+            engine.release(json.loads(raw)["order_link_id"])
+        return None  # our own trading-state events come back here: already applied
+
+    def _remembered(self, outcome: RiskOutcome) -> RiskOutcome:
+        for event in outcome.events:
+            risk_state[_TRADING_STATE_KEY] = event.model_dump(mode="json")
+        return outcome
+
+    # Built on the first message, once the table is recovered: a restart keeps the halt.
+    def _engine(self) -> RiskEngine:
+        if self.engine is None:
+            last = risk_state.get(_TRADING_STATE_KEY)
+            event = trading_state_event_adapter.validate_python(last) if last else None
+            self.engine = RiskEngine(self.config, kill_switch=KillSwitch.restore(event))
+            for key, value in list(risk_state.items()):
+                if key.startswith(_POSITION_PREFIX):
+                    self.replica.apply_position(PositionState.model_validate(value))
+        return self.engine
+
+
+@cache
+def positions() -> Portfolio:
+    """Return the positions side's portfolio (the symbols of this worker's partitions)."""
+    config = PipelineConfig.load(settings.config_dir).risk
+    return Portfolio(settings.paper_balance_usdt, day_start_hour_utc=config.daily_reset_hour_utc)
+
+
+@cache
+def risk_desk() -> RiskDesk:
+    """Return the worker's risk desk."""
+    return RiskDesk()

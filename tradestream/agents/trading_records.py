@@ -1,0 +1,89 @@
+"""The trading-records sink: land risk decisions, order events and positions in PostgreSQL.
+
+It reads ``risk.decisions``, ``exec.reports`` and ``account.events`` in batches and writes each
+batch in one transaction (``sinks/trading_records.py``) before the batch is acknowledged. While
+PostgreSQL is unreachable it retries with back-off for as long as it takes: the trading agents
+do not wait for it, the events wait on their topics, and they land once it is back (upserts on
+natural keys: none twice). A record that does not validate goes to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import cache
+from typing import Any
+
+import asyncpg
+from pydantic import ValidationError
+
+from tradestream.agents.boundary import dead_letter_for
+from tradestream.agents.resources import dead_letter_queue
+from tradestream.agents.trading_desk import _topic
+from tradestream.app import settings
+from tradestream.schemas.account import PositionChanged
+from tradestream.schemas.orders import order_event_adapter
+from tradestream.schemas.trading import RiskDecision
+from tradestream.sinks.postgres import connect
+from tradestream.sinks.trading_records import TradingRecord, TradingRecords
+from tradestream.streams import topics
+
+log = logging.getLogger(__name__)
+
+records_channel = _topic(topics.RISK_DECISIONS, topics.EXEC_REPORTS, topics.ACCOUNT_EVENTS)
+_DECISIONS = settings.scoped(topics.RISK_DECISIONS.name)
+_REPORTS = settings.scoped(topics.EXEC_REPORTS.name)
+_RETRYABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, TimeoutError)
+
+
+class _Records:
+    """The PostgreSQL writer, connected on first use and again after a lost connection."""
+
+    def __init__(self) -> None:
+        self._store: TradingRecords | None = None
+
+    async def land(self, records: list[TradingRecord]) -> None:
+        delay = 0.2
+        while True:
+            try:
+                if self._store is None:
+                    self._store = TradingRecords(await connect(settings), actor="trading-records")
+                await self._store.land(records)
+                return
+            except _RETRYABLE as exc:
+                log.warning("PostgreSQL write failed (%s); retrying in %.1fs", exc, delay)
+                self._store = None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+
+@cache
+def _records() -> _Records:
+    return _Records()
+
+
+def parse_record(topic: str, raw: bytes) -> TradingRecord | None:
+    """Return the record to land from one event, or None if this topic's event is not one."""
+    if topic == _DECISIONS:
+        return RiskDecision.model_validate_json(raw)
+    if topic == _REPORTS:
+        return order_event_adapter.validate_json(raw)
+    if b'"kind":"position_changed"' in raw:
+        return PositionChanged.model_validate_json(raw)
+    return None  # account.events also carries order ends and trading-state events
+
+
+async def record_trading(events: Any) -> None:
+    """Land each batch of trading events in PostgreSQL before acknowledging it."""
+    async for batch in events.take_events(settings.sink_batch_size, within=0.2):
+        records: list[TradingRecord] = []
+        for event in batch:
+            try:
+                record = parse_record(event.message.topic, event.value)
+            except ValidationError as exc:
+                await dead_letter_queue().send(dead_letter_for(event.value, "trading", exc))
+                continue
+            if record is not None:
+                records.append(record)
+        if records:
+            await _records().land(records)
