@@ -123,3 +123,41 @@ async def test_a_manual_signal_becomes_a_filled_order_and_a_position_in_postgres
     assert "risk.approved" in audit
     assert "order.order_filled" in audit
     assert "risk.refused.max_positions_per_symbol" in audit
+
+
+async def test_the_kill_switch_flattens_refuses_survives_a_restart_and_resets_by_hand(
+    settings: Settings, pool: asyncpg.Pool, kafka_cleanup: None
+) -> None:
+    await ensure_topics(settings)
+    trading = settings.model_copy(update={"roles": ("trading",)})
+    async with running_worker(settings, TRADESTREAM_ROLES="trading"):
+        await publish_book_top(trading, "BTCUSDT")
+        tradestream(settings, "trade", "--symbol", "BTCUSDT", "--side", "buy", "--notional",
+                    "200", "--price", "65000")  # fmt: skip
+        await eventually(lambda: rows(pool, "SELECT * FROM positions WHERE size > 0"), within=30)
+
+        assert "trip_kill_switch" in tradestream(settings, "risk", "kill", "--reason", "itest")
+        flat = await eventually(
+            lambda: rows(pool, "SELECT * FROM positions WHERE size = 0 AND updated_ms > 0"),
+            within=30,
+        )
+        assert flat[0]["symbol"] == "BTCUSDT"
+        closes = await rows(pool, "SELECT * FROM orders WHERE reduce_only OR side = 'Sell'")
+        assert [c["status"] for c in closes] == ["filled"]
+
+    # A restarted worker comes back halted: a new signal is refused.
+    async with running_worker(settings, TRADESTREAM_ROLES="trading"):
+        tradestream(settings, "trade", "--symbol", "BTCUSDT", "--side", "buy", "--notional",
+                    "200", "--price", "65000")  # fmt: skip
+        refused = await eventually(
+            lambda: rows(pool, "SELECT * FROM risk_decisions WHERE NOT approved"), within=30
+        )
+        assert refused[0]["rule"] == "trading_state"
+
+        tradestream(settings, "risk", "reset", "--episode", "1", "--reason", "itest done")
+        tradestream(settings, "trade", "--symbol", "BTCUSDT", "--side", "buy", "--notional",
+                    "200", "--price", "65000")  # fmt: skip
+        approved = await eventually(
+            lambda: rows(pool, "SELECT * FROM risk_decisions WHERE approved"), within=30
+        )
+        assert len(approved) in (1, 2)
