@@ -1,8 +1,9 @@
 """``tradestream demo``: the whole walking skeleton, from nothing to a summary, in one command.
 
-Brings the stack up (and down again if it was not running), starts a worker, replays the recorded
-Bybit session, waits until the worker has consumed all of it, prints what landed where, and stops
-what it started.
+Brings the stack up (and down again if it was not running), starts a market worker and a trading
+worker (paper mode), replays the recorded Bybit session, waits until the workers have consumed all
+of it, prints what landed where, trades a few manual signals through risk, execution and positions,
+trips the kill switch, prints the PostgreSQL records, and stops what it started.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from tradestream.cli.demo_trading import run_trading
 from tradestream.cli.replay import parse_speed, replay_files
 from tradestream.cli.stack import project_root, run_stack
 from tradestream.cli.worker_process import WorkerProcess
 from tradestream.config.settings import Settings
 from tradestream.sinks.clickhouse import ClickHouseSink
 from tradestream.streams import topics
+from tradestream.streams.admin import ensure_topics
 from tradestream.streams.lag import wait_until_consumed
 from tradestream.streams.replay import ReplaySummary
 
@@ -92,25 +95,36 @@ def run(args: argparse.Namespace) -> int:
         root / ".stack" / "logs" / "demo-worker.log",
         env={"TRADESTREAM_NAMESPACE": settings.namespace},
     )
+    trader = WorkerProcess(
+        free_port(),
+        root / ".stack" / "logs" / "demo-trading-worker.log",
+        env={"TRADESTREAM_NAMESPACE": settings.namespace, "TRADESTREAM_ROLES": "trading"},
+    )
     try:
-        return asyncio.run(_demo(settings, worker, recording, args.speed, started))
+        return asyncio.run(_demo(settings, (worker, trader), recording, args.speed, started))
     finally:
+        trader.stop()
         worker.stop()
-        _say("worker stopped")
+        _say("workers stopped")
         if not stack_was_up and not args.keep_stack:
             run_stack("down")
 
 
 async def _demo(
     settings: Settings,
-    worker: WorkerProcess,
+    workers: tuple[WorkerProcess, WorkerProcess],
     recording: Path,
     speed: float | None,
     started: float,
 ) -> int:
-    _say(f"starting a worker (namespace {settings.namespace!r}, web {worker.url})...")
+    worker, trader = workers
+    _say(f"starting a market worker (namespace {settings.namespace!r}, web {worker.url})")
+    _say(f"and a trading worker in paper mode (web {trader.url})...")
+    await ensure_topics(settings)
     worker.start()
+    trader.start()
     await worker.wait_ready()
+    await trader.wait_ready()
     _say(f"replaying {recording.name}...")
     summary = await replay_files(settings, [recording], speed)
     consumed = [settings.scoped(t.name) for t in topics.WORKER_INPUTS]
@@ -118,6 +132,10 @@ async def _demo(
     await wait_until_consumed(settings, consumed)
     books = (await worker.get_json("/books/"))["books"]
     await _print_summary(settings, summary, books, worker)
+    trading = settings.model_copy(update={"roles": ("trading",)})
+    await wait_until_consumed(trading, [settings.scoped(topics.BOOK_TOP.name)])
+    _say("trading on paper against the replayed market's last book tops...")
+    await run_trading(settings)
     _say(f"done in {time.monotonic() - started:.1f}s")
     return 0 if books and all(b["status"] == "valid" for b in books) else 1
 
@@ -166,6 +184,6 @@ async def _print_summary(
     )
     print(f"  redis-cli XRANGE {settings.dlq_stream} - +", file=out)
     print(
-        "  logs: .stack/logs/demo-worker.log (the worker), .stack/logs/demo.log (this run)",
+        "  logs: .stack/logs/demo-worker.log, demo-trading-worker.log, demo.log (this run)",
         file=out,
     )

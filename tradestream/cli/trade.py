@@ -103,6 +103,42 @@ async def _publish(settings: Settings, spec: topics.TopicSpec, key: str, value: 
         await producer.stop()
 
 
+def manual_signal(
+    symbol: str, side: str, notional: Decimal, price: Decimal, reason: str,
+    *, reduce_only: bool = False,
+) -> Signal:  # fmt: skip
+    """Build a person's signal; its id derives from what was asked and when."""
+    at = now_ms()
+    return Signal(
+        signal_id=f"man-{_id(symbol, side, notional, at)}",
+        strategy="manual",
+        symbol=symbol,
+        side=Side.BUY if side == "buy" else Side.SELL,
+        entry_price=price,
+        notional_usdt=notional,
+        reduce_only=reduce_only,
+        reason=f"{reason} (by {getpass.getuser()})",
+        created_ts_ms=at,
+    )
+
+
+async def publish_signal(settings: Settings, signal: Signal) -> None:
+    """Publish one signal on ``sig.signals``."""
+    await _publish(settings, topics.SIGNALS, signal.symbol, signal)
+
+
+def kill_command(reason: str) -> TripKillSwitch:
+    """Build a person's kill-switch trip."""
+    at, actor = now_ms(), getpass.getuser()
+    return TripKillSwitch(command_id=f"kill-{_id(actor, at)}", reason=reason, actor=actor,
+                          issued_ts_ms=at)  # fmt: skip
+
+
+async def publish_control(settings: Settings, command: TripKillSwitch | ResetKillSwitch) -> None:
+    """Publish one kill-switch command on ``ops.control``."""
+    await _publish(settings, topics.OPS_CONTROL, "account", command)
+
+
 def run(args: argparse.Namespace) -> int:
     """Publish one manual signal and say what was sent."""
     settings = get_settings()
@@ -111,19 +147,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"trade: no valid book top for {args.symbol} on md.book.top; pass --price",
               file=sys.stderr)  # fmt: skip
         return 1
-    at = now_ms()
-    signal = Signal(
-        signal_id=f"man-{_id(args.symbol, args.side, args.notional, at)}",
-        strategy="manual",
-        symbol=args.symbol,
-        side=Side.BUY if args.side == "buy" else Side.SELL,
-        entry_price=price,
-        notional_usdt=args.notional,
-        reduce_only=args.reduce_only,
-        reason=f"{args.reason} (by {getpass.getuser()})",
-        created_ts_ms=at,
-    )
-    asyncio.run(_publish(settings, topics.SIGNALS, signal.symbol, signal))
+    signal = manual_signal(args.symbol, args.side, args.notional, price, args.reason,
+                           reduce_only=args.reduce_only)  # fmt: skip
+    asyncio.run(publish_signal(settings, signal))
     print(f"signal {signal.signal_id}: {args.side} {args.notional} USDT of {args.symbol} "
           f"at ~{price}")  # fmt: skip
     return 0
@@ -132,14 +158,13 @@ def run(args: argparse.Namespace) -> int:
 def run_risk(args: argparse.Namespace) -> int:
     """Publish a kill-switch command."""
     settings = get_settings()
-    at, actor = now_ms(), getpass.getuser()
     command: TripKillSwitch | ResetKillSwitch
     if args.action == "kill":
-        command = TripKillSwitch(command_id=f"kill-{_id(actor, at)}", reason=args.reason,
-                                 actor=actor, issued_ts_ms=at)  # fmt: skip
+        command = kill_command(args.reason)
     else:
+        at, actor = now_ms(), getpass.getuser()
         command = ResetKillSwitch(command_id=f"reset-{_id(actor, at)}", reason=args.reason,
                                   actor=actor, issued_ts_ms=at, episode=args.episode)  # fmt: skip
-    asyncio.run(_publish(settings, topics.OPS_CONTROL, "account", command))
+    asyncio.run(publish_control(settings, command))
     print(f"{command.kind} {command.command_id} sent")
     return 0

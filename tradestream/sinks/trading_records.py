@@ -29,6 +29,8 @@ from tradestream.schemas.orders import (
 from tradestream.schemas.trading import RiskDecision
 
 TradingRecord = RiskDecision | OrderEvent | PositionChanged
+MARK_CAUSE = "mark"
+"""The cause of a ``PositionChanged`` that only revalued a position at a new price."""
 
 _STATUS_BY_KIND = {
     "order_accepted": "acknowledged",
@@ -188,7 +190,13 @@ class TradingRecords:
         )
 
     async def _position(self, conn: Any, change: PositionChanged) -> None:
-        inserted = await conn.fetchval(
+        # A mark only revalues the current row; the history keeps what trading changed.
+        if change.cause != MARK_CAUSE and await self._position_change(conn, change) is None:
+            return  # a redelivery
+        await self._position_row(conn, change)
+
+    async def _position_change(self, conn: Any, change: PositionChanged) -> int | None:
+        inserted: int | None = await conn.fetchval(
             """
             INSERT INTO position_changes (symbol, cause, updated_ms, size, entry_price,
                 realized_pnl, fees_paid, unrealized_pnl)
@@ -204,8 +212,9 @@ class TradingRecords:
             change.fees_paid,
             change.unrealized_pnl,
         )
-        if inserted is None:
-            return
+        return inserted
+
+    async def _position_row(self, conn: Any, change: PositionChanged) -> None:
         await conn.execute(
             """
             INSERT INTO positions (symbol, size, avg_entry, realized_pnl, fees_paid,
