@@ -1,0 +1,94 @@
+"""The execution desk: commands in, the paper exchange's order events out, each order once."""
+
+from __future__ import annotations
+
+import random
+import time
+from decimal import Decimal
+
+import pytest
+
+from tests.unit.exchange.conftest import SYMBOL, FakeMsClock, PlaceFactory
+from tradestream.core.resilience import (
+    CircuitBreaker,
+    RateLimitRegistry,
+    RetryPolicy,
+    RetryPolicyConfig,
+)
+from tradestream.exchange.execution import ExecutionDesk, close_signal_id
+from tradestream.exchange.idempotency import MemoryIdempotencyStore
+from tradestream.exchange.order_gateway import OrderGateway
+from tradestream.exchange.paper import PaperExchange
+from tradestream.schemas.market import BookTop
+from tradestream.schemas.orders import ClosePosition, Side
+
+
+@pytest.fixture
+def desk(paper: PaperExchange, ms_clock: FakeMsClock) -> ExecutionDesk:
+    gateway = OrderGateway(
+        paper,
+        MemoryIdempotencyStore(),
+        limits=RateLimitRegistry(),
+        breaker=CircuitBreaker(),
+        retry=RetryPolicy(RetryPolicyConfig(), random.Random(0)),
+        clock=time.monotonic,
+        ms_clock=ms_clock,
+    )
+    return ExecutionDesk(paper, gateway, ms_clock)
+
+
+def close(command_id: str = "ks-1-BTCUSDT", qty: str | None = None) -> ClosePosition:
+    return ClosePosition(
+        command_id=command_id, strategy="killswitch", symbol=SYMBOL,
+        qty=None if qty is None else Decimal(qty), reason="unit", issued_at_ms=0,
+    )  # fmt: skip
+
+
+async def test_a_market_order_is_accepted_and_filled_and_reported(
+    desk: ExecutionDesk, make_place: PlaceFactory
+) -> None:
+    events = await desk.execute(make_place(qty="0.01"))
+    assert [e.kind for e in events] == ["order_accepted", "order_filled"]
+    assert events[-1].exec_price == Decimal("65000.1")  # type: ignore[union-attr]
+
+
+async def test_a_redelivered_command_makes_no_second_order(
+    desk: ExecutionDesk, paper: PaperExchange, make_place: PlaceFactory
+) -> None:
+    command = make_place(qty="0.01")
+    await desk.execute(command)
+    again = await desk.execute(command)
+    assert [e.kind for e in again] == []
+    positions = await paper.positions(SYMBOL)
+    assert positions[0].size == Decimal("0.01")
+
+
+async def test_close_position_sells_what_is_open_reduce_only_once(
+    desk: ExecutionDesk, paper: PaperExchange, make_place: PlaceFactory
+) -> None:
+    await desk.execute(make_place(qty="0.02"))
+    events = await desk.execute(close(qty="0.05"))  # more than open: only what is open
+    fill = events[-1]
+    assert (fill.kind, fill.side, fill.cum_qty) == ("order_filled", Side.SELL, Decimal("0.02"))  # type: ignore[union-attr]
+    assert await desk.execute(close()) == []  # flat now: a redelivered close does nothing
+    assert [p.size for p in await paper.positions(SYMBOL)] in ([], [Decimal(0)])
+
+
+def test_a_valid_book_top_becomes_the_paper_book_and_an_invalid_one_is_ignored(
+    desk: ExecutionDesk, paper: PaperExchange
+) -> None:
+    def top(status: str, bid: str) -> BookTop:
+        return BookTop(symbol=SYMBOL, status=status, bid_px=bid, bid_sz="2", ask_px="70000.5",
+                       ask_sz="3", u=1, seq=1, exchange_ts_ms=0, cts_ms=0, recv_ts_ms=0,
+                       produced_ts_ms=0)  # fmt: skip
+
+    desk.on_book_top(top("valid", "70000.4"))
+    desk.on_book_top(top("invalid", "1"))
+    book = paper._book(SYMBOL)  # what the paper exchange fills against
+    assert book.bids() == ((Decimal("70000.4"), Decimal(2)),)
+    assert book.asks() == ((Decimal("70000.5"), Decimal(3)),)
+
+
+def test_a_long_command_id_still_makes_a_valid_signal_id() -> None:
+    assert close_signal_id("x" * 10) == "x" * 10
+    assert len(close_signal_id("x" * 100)) == 32
