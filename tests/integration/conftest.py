@@ -6,7 +6,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
 from tests.support.workers import running_worker
@@ -14,6 +13,7 @@ from tradestream.cli.demo import free_port
 from tradestream.cli.worker_process import WorkerProcess
 from tradestream.config.settings import Settings
 from tradestream.sinks.clickhouse import ClickHouseSink
+from tradestream.streams.admin import delete_namespace_topics
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -52,14 +52,7 @@ async def redis(settings: Settings) -> AsyncIterator[Redis]:
 async def kafka_cleanup(settings: Settings) -> AsyncIterator[None]:
     """Delete the test namespace's topics afterwards."""
     yield
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        mine = [t for t in await admin.list_topics() if t.startswith(f"{settings.namespace}.")]
-        if mine:
-            await admin.delete_topics(mine)
-    finally:
-        await admin.close()
+    await delete_namespace_topics(settings)
 
 
 @pytest.fixture

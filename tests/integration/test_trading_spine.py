@@ -157,7 +157,6 @@ async def test_the_kill_switch_flattens_refuses_survives_a_restart_and_resets_by
         tradestream(settings, "risk", "reset", "--episode", "1", "--reason", "itest done")
         tradestream(settings, "trade", "--symbol", "BTCUSDT", "--side", "buy", "--notional",
                     "200", "--price", "65000")  # fmt: skip
-        approved = await eventually(
-            lambda: rows(pool, "SELECT * FROM risk_decisions WHERE approved"), within=30
-        )
-        assert len(approved) in (1, 2)
+        # the entry before the trip and this one, after the reset
+        both = "SELECT count(*) FROM risk_decisions WHERE approved HAVING count(*) = 2"
+        assert await eventually(lambda: rows(pool, both), within=30)

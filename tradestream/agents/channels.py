@@ -22,6 +22,17 @@ def _faust_topic(spec: TopicSpec) -> Any:
     )
 
 
+def source_topics(*specs: TopicSpec) -> Any:
+    """Return one Faust channel over several existing topics (an agent that reads them all)."""
+    return app.topic(
+        *(settings.scoped(spec.name) for spec in specs),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+
 orderbook_raw_topic = _faust_topic(topics.ORDERBOOK_RAW)
 trades_raw_topic = _faust_topic(topics.TRADES_RAW)
 book_top_topic = _faust_topic(topics.BOOK_TOP)

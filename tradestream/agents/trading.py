@@ -23,24 +23,26 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-import msgspec
-
 from tradestream.agents.boundary import dead_letter_on_error
 from tradestream.agents.resources import dead_letter_queue
 from tradestream.agents.trading_desk import (
+    ORDER_ENDS,
     account_topic,
+    book_tops_channel,
     desk,
     exec_orders_topic,
     exec_reports_topic,
     positions,
     publish_outcome,
+    risk_channel,
     risk_desk,
     send_json,
 )
+from tradestream.agents.trading_records import record_trading, records_channel
 from tradestream.app import app
 from tradestream.core.clock import now_ms
 from tradestream.schemas.account import Execution, PositionState
-from tradestream.schemas.market import BookTop
+from tradestream.schemas.market import book_top_decoder
 from tradestream.schemas.orders import (
     OrderFilled,
     OrderPartiallyFilled,
@@ -51,7 +53,6 @@ from tradestream.tables.trading import positions_by_symbol
 
 log = logging.getLogger(__name__)
 
-_TERMINAL = frozenset({"order_rejected", "order_cancelled", "order_expired", "order_failed"})
 _MARK_EVERY_MS = 1_000
 _EXEC_ID_MEMORY = 10_000
 
@@ -67,7 +68,7 @@ async def execute_orders(commands: Any) -> None:
 
 async def follow_book_tops(tops: Any) -> None:
     """Fill paper orders against each valid book top; mark open positions at most every 1 s."""
-    decode = msgspec.json.Decoder(BookTop).decode
+    decode = book_top_decoder.decode
     marked: dict[str, int] = {}
     async for event in tops.events():
         async with dead_letter_on_error(dead_letter_queue(), event.value, "md.book.top"):
@@ -88,7 +89,7 @@ async def track_positions(reports: Any) -> None:
     async for event in reports.events():
         async with dead_letter_on_error(dead_letter_queue(), event.value, "exec.reports"):
             report = order_event_adapter.validate_json(event.value)
-            if report.kind in _TERMINAL:
+            if report.kind in ORDER_ENDS:
                 await send_json(account_topic, report.symbol, report)  # risk releases it
             if not isinstance(report, OrderPartiallyFilled | OrderFilled):
                 continue
@@ -124,9 +125,6 @@ async def assess_signals(events: Any) -> None:
 
 def register() -> None:
     """Add the trading agents to the app (the ``trading`` role, in a worker of its own)."""
-    from tradestream.agents.trading_desk import book_tops_channel, risk_channel  # noqa: PLC0415
-    from tradestream.agents.trading_records import record_trading, records_channel  # noqa: PLC0415
-
     app.agent(exec_orders_topic, name="execute_orders")(execute_orders)
     app.agent(book_tops_channel, name="follow_book_tops")(follow_book_tops)
     app.agent(exec_reports_topic, name="track_positions")(track_positions)

@@ -18,7 +18,8 @@ from typing import Any
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
-from tradestream.app import app, settings
+from tradestream.agents.channels import source_topics
+from tradestream.app import settings
 from tradestream.config.files import PipelineConfig
 from tradestream.core.clock import now_ms
 from tradestream.core.errors import BadInputError
@@ -29,6 +30,7 @@ from tradestream.core.resilience import (
     RetryPolicy,
     RetryPolicyConfig,
 )
+from tradestream.core.risk.config import RiskConfig
 from tradestream.core.risk.engine import RiskEngine
 from tradestream.core.risk.outcome import RiskOutcome
 from tradestream.core.risk.trading_state import KillSwitch
@@ -43,31 +45,21 @@ from tradestream.schemas.trading import (
     trading_state_event_adapter,
 )
 from tradestream.streams import topics
-from tradestream.streams.topics import TopicSpec
 from tradestream.tables.trading import risk_state
 
 _TRADING_STATE_KEY = "trading_state"
 _POSITION_PREFIX = "position:"
 _CONTROL_KINDS = frozenset({"trip_kill_switch", "reset_kill_switch", "set_trading_state"})
-_RELEASED = frozenset({"order_rejected", "order_cancelled", "order_expired", "order_failed"})
+ORDER_ENDS = frozenset({"order_rejected", "order_cancelled", "order_expired", "order_failed"})
+"""Order events after which an approved order no longer counts as pending for risk."""
 
 
-def _topic(*specs: TopicSpec) -> Any:
-    return app.topic(
-        *(settings.scoped(spec.name) for spec in specs),
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
-
-
-exec_orders_topic = _topic(topics.EXEC_ORDERS)
-exec_reports_topic = _topic(topics.EXEC_REPORTS)
-account_topic = _topic(topics.ACCOUNT_EVENTS)
-decisions_topic = _topic(topics.RISK_DECISIONS)
-book_tops_channel = _topic(topics.BOOK_TOP)
-risk_channel = _topic(topics.SIGNALS, topics.ACCOUNT_EVENTS, topics.OPS_CONTROL)
+exec_orders_topic = source_topics(topics.EXEC_ORDERS)
+exec_reports_topic = source_topics(topics.EXEC_REPORTS)
+account_topic = source_topics(topics.ACCOUNT_EVENTS)
+decisions_topic = source_topics(topics.RISK_DECISIONS)
+book_tops_channel = source_topics(topics.BOOK_TOP)
+risk_channel = source_topics(topics.SIGNALS, topics.ACCOUNT_EVENTS, topics.OPS_CONTROL)
 SIGNALS_NAME = settings.scoped(topics.SIGNALS.name)
 ACCOUNT_NAME = settings.scoped(topics.ACCOUNT_EVENTS.name)
 
@@ -113,7 +105,7 @@ class RiskDesk:
     """Feed the risk engine from its stream and keep what it must not forget in ``risk_state``."""
 
     def __init__(self) -> None:
-        config = PipelineConfig.load(settings.config_dir).risk
+        config = risk_config()
         self.config = config
         self.engine: RiskEngine | None = None
         self.replica = Portfolio(
@@ -147,7 +139,7 @@ class RiskDesk:
             if self.replica.apply_position(state):
                 risk_state[_POSITION_PREFIX + change.symbol] = state.model_dump(mode="json")
             return self._remembered(engine.on_account(self.replica.state(now), now))
-        if kind in _RELEASED:
+        if kind in ORDER_ENDS:
             engine.release(json.loads(raw)["order_link_id"])
         return None  # our own trading-state events come back here: already applied
 
@@ -169,9 +161,15 @@ class RiskDesk:
 
 
 @cache
+def risk_config() -> RiskConfig:
+    """Return ``config/risk.yaml``, validated (the worker validated it at start too)."""
+    return PipelineConfig.load(settings.config_dir).risk
+
+
+@cache
 def positions() -> Portfolio:
     """Return the positions side's portfolio (the symbols of this worker's partitions)."""
-    config = PipelineConfig.load(settings.config_dir).risk
+    config = risk_config()
     return Portfolio(settings.paper_balance_usdt, day_start_hour_utc=config.daily_reset_hour_utc)
 
 

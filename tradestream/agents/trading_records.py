@@ -18,8 +18,8 @@ import asyncpg
 from pydantic import ValidationError
 
 from tradestream.agents.boundary import dead_letter_for
+from tradestream.agents.channels import source_topics
 from tradestream.agents.resources import dead_letter_queue
-from tradestream.agents.trading_desk import _topic
 from tradestream.app import settings
 from tradestream.schemas.account import PositionChanged
 from tradestream.schemas.orders import order_event_adapter
@@ -30,7 +30,7 @@ from tradestream.streams import topics
 
 log = logging.getLogger(__name__)
 
-records_channel = _topic(topics.RISK_DECISIONS, topics.EXEC_REPORTS, topics.ACCOUNT_EVENTS)
+records_channel = source_topics(topics.RISK_DECISIONS, topics.EXEC_REPORTS, topics.ACCOUNT_EVENTS)
 _DECISIONS = settings.scoped(topics.RISK_DECISIONS.name)
 _REPORTS = settings.scoped(topics.EXEC_REPORTS.name)
 _RETRYABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, TimeoutError)

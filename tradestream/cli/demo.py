@@ -19,7 +19,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from tradestream.cli.demo_trading import run_trading
+from tradestream.cli.demo_trading import forget_previous_run, run_trading
 from tradestream.cli.replay import parse_speed, replay_files
 from tradestream.cli.stack import project_root, run_stack
 from tradestream.cli.worker_process import WorkerProcess
@@ -120,6 +120,7 @@ async def _demo(
     worker, trader = workers
     _say(f"starting a market worker (namespace {settings.namespace!r}, web {worker.url})")
     _say(f"and a trading worker in paper mode (web {trader.url})...")
+    await forget_previous_run(settings)
     await ensure_topics(settings)
     worker.start()
     trader.start()

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+from redis.asyncio import Redis
 
 from tradestream.cli.trade import (
     kill_command,
@@ -25,7 +26,8 @@ from tradestream.cli.trade import (
     publish_signal,
 )
 from tradestream.config.settings import Settings
-from tradestream.sinks.postgres import connect
+from tradestream.sinks.postgres import connect, schema_name
+from tradestream.streams.admin import delete_namespace_topics
 
 TRADES = (
     ("BTCUSDT", "buy", Decimal(300)),
@@ -37,6 +39,29 @@ TRADES = (
 
 def _say(text: str) -> None:
     print(f"[demo] {text}", flush=True)
+
+
+async def forget_previous_run(settings: Settings) -> None:
+    """Start the demo's namespace from nothing: its topics, tables and records of a past run.
+
+    A past run left its account halted by the kill switch (a halt outlives restarts by design),
+    its orders and positions in PostgreSQL, and its ``orderLinkId`` reservations in Redis (a new
+    run's kill-switch closes would reuse episode 1's ids and be refused as duplicates): the demo
+    shows one run, from a clean slate.
+    """
+    await delete_namespace_topics(settings)
+    redis = Redis.from_url(settings.redis_url.get_secret_value())
+    try:
+        keys = [key async for key in redis.scan_iter(match=settings.scoped("tradestream:*", ":"))]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
+    conn = await asyncpg.connect(settings.postgres_dsn.get_secret_value())
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema_name(settings)}" CASCADE')
+    finally:
+        await conn.close()
 
 
 async def _until(pool: asyncpg.Pool, sql: str, want: int, timeout_s: float = 60.0) -> None:

@@ -18,14 +18,13 @@ import sys
 from decimal import Decimal
 from typing import Any
 
-import msgspec
 from aiokafka import AIOKafkaProducer
 from confluent_kafka import Consumer, TopicPartition
 from pydantic import BaseModel
 
 from tradestream.config.settings import Settings, get_settings
 from tradestream.core.clock import now_ms
-from tradestream.schemas.market import BookTop
+from tradestream.schemas.market import book_top_decoder
 from tradestream.schemas.orders import Side
 from tradestream.schemas.trading import ResetKillSwitch, Signal, TripKillSwitch
 from tradestream.streams import topics
@@ -71,7 +70,7 @@ def latest_price(settings: Settings, symbol: str) -> Decimal | None:
 
 
 def _last_mid(consumer: Any, symbol: str, high: int) -> Decimal | None:
-    decode = msgspec.json.Decoder(BookTop).decode
+    decode = book_top_decoder.decode
     mid: Decimal | None = None
     offset = -1
     while offset < high - 1:

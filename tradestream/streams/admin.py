@@ -55,6 +55,30 @@ async def ensure_topics(settings: Settings) -> list[str]:
         await admin.close()
 
 
+async def delete_namespace_topics(settings: Settings, timeout_s: float = 30.0) -> list[str]:
+    """Delete every topic of the settings' namespace (changelogs too) and wait until gone.
+
+    For a namespace that is to start from nothing (the demo, tests); never for the empty one.
+    """
+    if not settings.namespace:
+        raise ValueError("refusing to delete the topics of the default (empty) namespace")
+    prefix = f"{settings.namespace}."
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if mine:
+            await admin.delete_topics(mine)
+        deadline = time.monotonic() + timeout_s
+        while any(t.startswith(prefix) for t in await admin.list_topics()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topics of {settings.namespace!r} still there")
+            await asyncio.sleep(0.2)
+        return mine
+    finally:
+        await admin.close()
+
+
 async def _partition_counts(
     admin: AIOKafkaAdminClient, names: list[str] | None = None
 ) -> dict[str, int]:
