@@ -4,9 +4,11 @@
 sig.signals ─┐
 account.events ─┼─▶ assess_signals (ONE partition: RiskEngine) ──▶ risk.decisions, exec.orders
 ops.control ─┘                                                      account.events (kill switch)
-exec.orders ──▶ execute_orders (per symbol: ExecutionDesk → paper exchange) ──▶ exec.reports
+exec.orders ──▶ execute_orders (per symbol: ExecutionDesk → paper | Bybit) ──▶ exec.reports
 md.book.top ──▶ follow_book_tops (paper fills, position marks) ──▶ exec.reports, account.events
-exec.reports ──▶ track_positions (per symbol: Portfolio, positions_by_symbol) ──▶ account.events
+exec.reports ─┬▶ track_positions (per symbol: Portfolio, positions_by_symbol) ──▶ account.events
+exec.reconcile ┘   (reconciliation: corrections, QueryOrder ──▶ exec.orders)
+run_session (task: reconcile every interval) ──▶ exec.reconcile;  forward_reports ──▶ exec.reports
 ```
 
 Each event is handled inside its own error boundary: bad input goes to the dead-letter queue
@@ -21,49 +23,48 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from tradestream.agents.boundary import dead_letter_on_error
+from tradestream.agents.boundary import dead_letter_on_error, until_done
 from tradestream.agents.resources import dead_letter_queue
 from tradestream.agents.trading_desk import (
-    ORDER_ENDS,
     account_topic,
     book_tops_channel,
-    desk,
     exec_orders_topic,
-    exec_reports_topic,
     positions,
     publish_outcome,
     risk_channel,
     risk_desk,
     send_json,
 )
+from tradestream.agents.trading_positions import positions_channel, track_positions
 from tradestream.agents.trading_records import record_trading, records_channel
+from tradestream.agents.trading_session import desk, publish_reports, session
 from tradestream.app import app
 from tradestream.core.clock import now_ms
-from tradestream.schemas.account import Execution, PositionState
 from tradestream.schemas.market import book_top_decoder
-from tradestream.schemas.orders import (
-    OrderFilled,
-    OrderPartiallyFilled,
-    order_command_adapter,
-    order_event_adapter,
-)
+from tradestream.schemas.orders import PlaceOrder, order_command_adapter
 from tradestream.tables.trading import positions_by_symbol
 
 log = logging.getLogger(__name__)
 
 _MARK_EVERY_MS = 1_000
-_EXEC_ID_MEMORY = 10_000
 
 
 async def execute_orders(commands: Any) -> None:
-    """Carry out each order command once and report what the exchange did."""
+    """Carry out each order command once and report what the exchange did.
+
+    While Redis (where each ``orderLinkId`` is reserved before the exchange is called) is
+    unreachable nothing is sent: the command waits, is retried with back-off, and goes out once
+    Redis answers again; the commands behind it wait too.
+    """
     async for event in commands.events():
         async with dead_letter_on_error(dead_letter_queue(), event.value, "exec.orders"):
             command = order_command_adapter.validate_json(event.value)
-            for report in await desk().execute(command):
-                await send_json(exec_reports_topic, report.symbol, report)
+            if isinstance(command, PlaceOrder) and not command.reduce_only:
+                await session().wait_until_reconciled()
+            publish_reports(await until_done("exec.orders", partial(desk().execute, command)))
 
 
 async def follow_book_tops(tops: Any) -> None:
@@ -73,8 +74,7 @@ async def follow_book_tops(tops: Any) -> None:
     async for event in tops.events():
         async with dead_letter_on_error(dead_letter_queue(), event.value, "md.book.top"):
             top = decode(event.value)
-            for report in desk().on_book_top(top):
-                await send_json(exec_reports_topic, report.symbol, report)
+            publish_reports(desk().on_book_top(top))
             now = now_ms()
             if top.status == "valid" and now - marked.get(top.symbol, 0) >= _MARK_EVERY_MS:
                 marked[top.symbol] = now
@@ -84,34 +84,14 @@ async def follow_book_tops(tops: Any) -> None:
                     await send_json(account_topic, top.symbol, change)
 
 
-async def track_positions(reports: Any) -> None:
-    """Apply each execution once to its symbol's position; tell risk what changed."""
-    async for event in reports.events():
-        async with dead_letter_on_error(dead_letter_queue(), event.value, "exec.reports"):
-            report = order_event_adapter.validate_json(event.value)
-            if report.kind in ORDER_ENDS:
-                await send_json(account_topic, report.symbol, report)  # risk releases it
-            if not isinstance(report, OrderPartiallyFilled | OrderFilled):
-                continue
-            await _apply_execution(Execution.from_fill(report))
+async def run_session() -> None:
+    """Reconcile with the exchange at start and every interval (every trading worker)."""
+    await session().run(lambda: list(positions_by_symbol.keys()))
 
 
-async def _apply_execution(execution: Execution) -> None:
-    portfolio = positions()
-    stored = positions_by_symbol[execution.symbol]
-    applied: list[str] = stored.get("exec_ids", [])
-    if execution.exec_id in applied:
-        return  # applied before a restart: the table remembers it
-    if "position" in stored and portfolio.position(execution.symbol).updated_ts_ms == 0:
-        portfolio.apply_position(PositionState.model_validate(stored["position"]))
-    result = portfolio.apply_execution(execution)
-    if result.change is None:
-        return
-    positions_by_symbol[execution.symbol] = {
-        "position": result.change.model_dump(mode="json", exclude={"kind", "cause"}),
-        "exec_ids": [*applied, execution.exec_id][-_EXEC_ID_MEMORY:],
-    }
-    await send_json(account_topic, execution.symbol, result.change)
+async def forward_reports() -> None:
+    """Publish order events that arrive between commands (pushes, resting paper fills)."""
+    await session().forward()
 
 
 async def assess_signals(events: Any) -> None:
@@ -127,6 +107,8 @@ def register() -> None:
     """Add the trading agents to the app (the ``trading`` role, in a worker of its own)."""
     app.agent(exec_orders_topic, name="execute_orders")(execute_orders)
     app.agent(book_tops_channel, name="follow_book_tops")(follow_book_tops)
-    app.agent(exec_reports_topic, name="track_positions")(track_positions)
+    app.agent(positions_channel, name="track_positions")(track_positions)
     app.agent(risk_channel, name="assess_signals")(assess_signals)
     app.agent(records_channel, name="record_trading")(record_trading)
+    app.task(run_session)
+    app.task(forward_reports)

@@ -10,34 +10,21 @@ event: a restarted worker comes back halted if it was halted; every position of 
 from __future__ import annotations
 
 import json
-import random
-import time
 from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
-from redis.asyncio import Redis
 
 from tradestream.agents.channels import source_topics
+from tradestream.agents.trading_session import session
 from tradestream.app import settings
 from tradestream.config.files import PipelineConfig
-from tradestream.core.clock import now_ms
 from tradestream.core.errors import BadInputError
 from tradestream.core.portfolio.portfolio import Portfolio
-from tradestream.core.resilience import (
-    CircuitBreaker,
-    RateLimitRegistry,
-    RetryPolicy,
-    RetryPolicyConfig,
-)
 from tradestream.core.risk.config import RiskConfig
 from tradestream.core.risk.engine import RiskEngine
 from tradestream.core.risk.outcome import RiskOutcome
 from tradestream.core.risk.trading_state import KillSwitch
-from tradestream.exchange.execution import ExecutionDesk
-from tradestream.exchange.idempotency import IdempotencyStore
-from tradestream.exchange.order_gateway import OrderGateway
-from tradestream.exchange.paper import PaperExchange, PaperExchangeConfig
 from tradestream.schemas.account import PositionChanged, PositionState
 from tradestream.schemas.trading import (
     Signal,
@@ -79,28 +66,6 @@ async def publish_outcome(outcome: RiskOutcome) -> None:
         await send_json(exec_orders_topic, command.symbol, command)
 
 
-@cache
-def paper_exchange() -> PaperExchange:
-    """Return the worker's paper exchange (its account lives as long as the worker)."""
-    return PaperExchange(PaperExchangeConfig(initial_balance=settings.paper_balance_usdt))
-
-
-@cache
-def desk() -> ExecutionDesk:
-    """Return the worker's execution desk over the paper exchange, idempotent through Redis."""
-    redis = Redis.from_url(settings.redis_url.get_secret_value())
-    gateway = OrderGateway(
-        paper_exchange(),
-        IdempotencyStore(redis, settings.scoped("tradestream", sep=":") + ":"),
-        limits=RateLimitRegistry(),
-        breaker=CircuitBreaker(),
-        retry=RetryPolicy(RetryPolicyConfig(), random.Random()),  # noqa: S311 - jitter
-        clock=time.monotonic,
-        ms_clock=now_ms,
-    )
-    return ExecutionDesk(paper_exchange(), gateway, now_ms)
-
-
 class RiskDesk:
     """Feed the risk engine from its stream and keep what it must not forget in ``risk_state``."""
 
@@ -118,10 +83,10 @@ class RiskDesk:
         account = self.replica.state(now)
         if topic == SIGNALS_NAME:
             signal = Signal.model_validate_json(raw)
-            info = paper_exchange().config.instruments.get(signal.symbol)
+            info = session().instrument(signal.symbol)
             if info is None:
                 raise BadInputError(f"no instrument rules for {signal.symbol}")
-            return self._remembered(engine.evaluate(signal, account, info.info(signal.symbol), now))
+            return self._remembered(engine.evaluate(signal, account, info, now))
         kind = json.loads(raw).get("kind")
         if topic == ACCOUNT_NAME:
             return self._on_account_event(engine, kind, raw, now)

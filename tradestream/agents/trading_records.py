@@ -1,4 +1,4 @@
-"""The trading-records sink: land risk decisions, order events and positions in PostgreSQL.
+"""The trading-records sink: land decisions, orders, positions and trading states in PostgreSQL.
 
 It reads ``risk.decisions``, ``exec.reports`` and ``account.events`` in batches and writes each
 batch in one transaction (``sinks/trading_records.py``) before the batch is acknowledged. While
@@ -23,7 +23,8 @@ from tradestream.agents.resources import dead_letter_queue
 from tradestream.app import settings
 from tradestream.schemas.account import PositionChanged
 from tradestream.schemas.orders import order_event_adapter
-from tradestream.schemas.trading import RiskDecision
+from tradestream.schemas.reconciliation import ReconciliationCorrected
+from tradestream.schemas.trading import RiskDecision, trading_state_event_adapter
 from tradestream.sinks.postgres import connect
 from tradestream.sinks.trading_records import TradingRecord, TradingRecords
 from tradestream.streams import topics
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 records_channel = source_topics(topics.RISK_DECISIONS, topics.EXEC_REPORTS, topics.ACCOUNT_EVENTS)
 _DECISIONS = settings.scoped(topics.RISK_DECISIONS.name)
 _REPORTS = settings.scoped(topics.EXEC_REPORTS.name)
+_TRADING_STATE_KINDS = (b'"kind":"kill_switch_tripped"', b'"kind":"kill_switch_reset"',
+                        b'"kind":"trading_state_changed"')  # fmt: skip
 _RETRYABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, TimeoutError)
 
 
@@ -70,7 +73,11 @@ def parse_record(topic: str, raw: bytes) -> TradingRecord | None:
         return order_event_adapter.validate_json(raw)
     if b'"kind":"position_changed"' in raw:
         return PositionChanged.model_validate_json(raw)
-    return None  # account.events also carries order ends and trading-state events
+    if b'"kind":"reconciliation_corrected"' in raw:
+        return ReconciliationCorrected.model_validate_json(raw)
+    if any(kind in raw for kind in _TRADING_STATE_KINDS):
+        return trading_state_event_adapter.validate_json(raw)
+    return None  # account.events also carries order ends: risk's, not records
 
 
 async def record_trading(events: Any) -> None:

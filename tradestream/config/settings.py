@@ -11,9 +11,16 @@ import tempfile
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, NonNegativeInt, PositiveInt, SecretStr, field_validator
+from pydantic import (
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Role = Literal["market", "sinks", "trading"]
@@ -119,10 +126,47 @@ class Settings(BaseSettings):
         "agents (risk, execution, positions, PostgreSQL records), which run in a worker of "
         "their own.",
     )
-    trading_mode: Literal["paper"] = Field(
+    trading_mode: Literal["paper", "live"] = Field(
         default="paper",
         description="Where the execution agent sends orders: the in-process paper exchange, "
-        "filled against md.book.top. (Live Bybit through pybit is the next step.)",
+        "filled against md.book.top, or Bybit through pybit (REST and the private WebSocket) "
+        "at ``bybit_rest_url`` / testnet / mainnet, with the API key and secret below.",
+    )
+    bybit_api_key: SecretStr | None = Field(default=None, description="Bybit API key (live).")
+    bybit_api_secret: SecretStr | None = Field(
+        default=None, description="Bybit API secret (live); or give ``bybit_api_secret_file``."
+    )
+    bybit_api_secret_file: Path | None = Field(
+        default=None, description="A file holding the Bybit API secret (e.g. a mounted secret)."
+    )
+    bybit_testnet: bool = Field(default=False, description="Trade on Bybit's testnet (live).")
+    bybit_rest_url: str | None = Field(
+        default=None,
+        description="Bybit REST base URL overriding pybit's (e.g. the simulator's "
+        "``http://127.0.0.1:8765``).",
+    )
+    bybit_private_ws_url: str | None = Field(
+        default=None,
+        description="Bybit private WebSocket URL overriding pybit's (e.g. the simulator's "
+        "``ws://127.0.0.1:8765/v5/private``).",
+    )
+    reconcile_interval_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Compare open orders, positions and the wallet with the exchange this "
+        "often (s); the first pass runs at start, before any order is sent.",
+    )
+    reconcile_stale_after_s: float = Field(
+        default=35.0,
+        gt=0,
+        description="Stop sending orders when the last successful reconciliation is older "
+        "than this (s): a worker that cannot reconcile does not trade.",
+    )
+    inflight_query_after_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Query the exchange by orderLinkId about an order sent this long ago (s) "
+        "that no report has acknowledged yet (the in-flight check).",
     )
     paper_balance_usdt: Decimal = Field(
         default=Decimal(100000), gt=0, description="The paper account's starting balance."
@@ -142,6 +186,26 @@ class Settings(BaseSettings):
         description="Where Faust keeps its per-app data folder (tables are in memory and "
         "rebuilt from their changelogs, so nothing there needs to outlive the worker).",
     )
+
+    @model_validator(mode="after")
+    def _live_needs_credentials(self) -> Self:
+        if self.trading_mode == "live":
+            if self.bybit_api_key is None:
+                raise ValueError("trading_mode=live needs TRADESTREAM_BYBIT_API_KEY")
+            if self.bybit_api_secret is None and self.bybit_api_secret_file is None:
+                raise ValueError(
+                    "trading_mode=live needs TRADESTREAM_BYBIT_API_SECRET or "
+                    "TRADESTREAM_BYBIT_API_SECRET_FILE"
+                )
+        return self
+
+    def bybit_secret(self) -> SecretStr:
+        """Return the Bybit API secret, read from its file when one is given."""
+        if self.bybit_api_secret is not None:
+            return self.bybit_api_secret
+        if self.bybit_api_secret_file is None:
+            raise ValueError("no Bybit API secret is configured")
+        return SecretStr(self.bybit_api_secret_file.read_text().strip())
 
     @field_validator("namespace")
     @classmethod

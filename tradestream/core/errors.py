@@ -2,6 +2,7 @@
 
 TradestreamError
 ├── RetryableError      transient: back off and try again (network, rate limit, 5xx)
+│   └── UnavailableError         a service we depend on (Redis) is unreachable: wait for it
 ├── BadInputError       this one event is wrong: skip it, send it to the DLQ with the reason
 │   ├── InvalidTransitionError   an order event that the state machine cannot accept
 │   └── InsaneFrameError         a market frame that parses but cannot be true
@@ -22,6 +23,14 @@ class TradestreamError(Exception):
 
 class RetryableError(TradestreamError):
     """Fail transiently: the same call may succeed after a back-off."""
+
+
+class UnavailableError(RetryableError):
+    """Say that a service we depend on cannot be reached and what was not done because of it.
+
+    The event being processed waits and is retried (it is neither acknowledged nor
+    dead-lettered): an outage stops the work that needs the service instead of losing it.
+    """
 
 
 class BadInputError(TradestreamError):

@@ -62,10 +62,13 @@ def instrument(row: Row) -> InstrumentInfo:
 
 
 def order(row: Row) -> OrderSnapshot:
-    """Read one order row (REST ``realtime``/``history`` or the WS ``order`` topic)."""
+    """Read one order row (REST ``realtime``/``history`` or the WS ``order`` topic).
+
+    An order placed by hand on Bybit has no ``orderLinkId``: its ``orderId`` names it instead.
+    """
     price = dec(row, "price")
     return OrderSnapshot(
-        order_link_id=str(row["orderLinkId"]),
+        order_link_id=str(row.get("orderLinkId") or row["orderId"]),
         order_id=str(row["orderId"]),
         symbol=str(row["symbol"]),
         side=Side(str(row["side"])),

@@ -7,7 +7,13 @@ into calls on one ``Exchange`` (paper or Bybit): ``PlaceOrder`` through the ``Or
 ``ClosePosition`` as a reduce-only MARKET order for what the exchange says is open. Every order
 event the exchange reports (acks, fills, cancels, rejections) is collected and handed back to the
 caller, which publishes it on ``exec.reports``; events that arrive between commands (a resting
-order filled by a later book, a private-stream push) are taken with ``take_events``.
+order filled by a later book, a private-stream push) are taken with ``take_events`` (and
+``wait_events`` wakes whoever forwards them).
+
+``QueryOrder`` asks the exchange about one order by ``orderLinkId`` and reports its answer as
+events (``order_reports``): reconciliation sends it for orders we hold open that the exchange no
+longer lists. The desk itself remembers every order it sent until some event about it arrives;
+``overdue`` names those silent for too long (the in-flight check), to be queried the same way.
 
 A book top of ``md.book.top`` becomes the paper exchange's book of that symbol (one level a side:
 what the topic carries), so paper orders fill against the live market.
@@ -15,15 +21,17 @@ what the topic carries), so paper orders fill against the live market.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from decimal import Decimal
 
 from tradestream.core.clock import MsClock
 from tradestream.core.errors import BadInputError
 from tradestream.core.matching import StaticBook
-from tradestream.core.orders import OrderStatus
+from tradestream.core.orders import Order, OrderStatus
 from tradestream.exchange.base import Exchange
-from tradestream.exchange.order_gateway import OrderGateway
+from tradestream.exchange.order_gateway import OrderGateway, followed_duplicate
+from tradestream.exchange.order_reports import reports_of, unknown_order
 from tradestream.exchange.paper import PaperExchange
 from tradestream.schemas.market import BookTop
 from tradestream.schemas.orders import (
@@ -32,12 +40,15 @@ from tradestream.schemas.orders import (
     OrderCommand,
     OrderEvent,
     OrderRejected,
+    OrderSubmitted,
     OrderType,
     PlaceOrder,
+    QueryOrder,
     Side,
 )
 
 _REFUSED = frozenset({OrderStatus.REJECTED, OrderStatus.FAILED})
+_SENT = frozenset({OrderStatus.PENDING_SUBMIT, OrderStatus.SUBMITTED})
 
 
 def close_signal_id(command_id: str) -> str:
@@ -55,12 +66,54 @@ class ExecutionDesk:
         self._gateway = gateway
         self._clock = clock
         self._events: list[OrderEvent] = []
-        exchange.subscribe(self._events.append)
+        self._arrived = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._executing = 0
+        self._silent: dict[str, tuple[str, int]] = {}
+        exchange.subscribe(self._on_event)
+
+    @property
+    def exchange(self) -> Exchange:
+        """Return the exchange the desk trades on."""
+        return self._exchange
 
     def take_events(self) -> list[OrderEvent]:
         """Return the order events reported since the last call, oldest first."""
         events, self._events[:] = list(self._events), []
+        self._arrived.clear()
         return events
+
+    async def wait_events(self) -> None:
+        """Wait until some order event is waiting to be taken and no command is executing.
+
+        A command's own events are returned by ``execute``, in order with the ``OrderSubmitted``
+        that says the order is ours; only what arrives between commands is left to be taken.
+        """
+        while True:
+            await self._arrived.wait()
+            await self._idle.wait()
+            if self._arrived.is_set():
+                return
+
+    def overdue(self, now_ms: int, after_ms: int) -> list[QueryOrder]:
+        """Return a query for each order sent ``after_ms`` ago that no event has mentioned."""
+        return [
+            QueryOrder(
+                command_id=f"inflight-{link_id}",
+                symbol=symbol,
+                order_link_id=link_id,
+                reason=f"sent {now_ms - sent_ms} ms ago and not acknowledged",
+                issued_at_ms=now_ms,
+            )
+            for link_id, (symbol, sent_ms) in self._silent.items()
+            if now_ms - sent_ms >= after_ms
+        ]
+
+    def _on_event(self, event: OrderEvent) -> None:
+        self._silent.pop(event.order_link_id, None)
+        self._events.append(event)
+        self._arrived.set()
 
     def on_book_top(self, top: BookTop) -> list[OrderEvent]:
         """Give a paper exchange the valid top of a book; return the fills it caused."""
@@ -74,32 +127,91 @@ class ExecutionDesk:
 
     async def execute(self, command: OrderCommand) -> list[OrderEvent]:
         """Carry out one command; return every order event reported meanwhile."""
+        self._executing += 1
+        self._idle.clear()
+        try:
+            await self._dispatch(command)
+        finally:
+            self._executing -= 1
+            if self._executing == 0:
+                self._idle.set()
+        return self.take_events()
+
+    async def _dispatch(self, command: OrderCommand) -> None:
         if isinstance(command, PlaceOrder):
             await self._place(command)
         elif isinstance(command, CancelOrder):
             await self._exchange.cancel(command)
         elif isinstance(command, ClosePosition):
             await self._close(command)
+        elif isinstance(command, QueryOrder):
+            await self._query(command)
         else:
             raise BadInputError(f"the execution agent does not handle {command.kind}")
-        return self.take_events()
+
+    async def _query(self, command: QueryOrder) -> None:
+        self._silent.pop(command.order_link_id, None)
+        snapshot = await self._exchange.order(command.symbol, command.order_link_id)
+        if snapshot is None:
+            self._on_event(unknown_order(command.symbol, command.order_link_id, self._clock()))
+            return
+        fills = await self._exchange.executions(command.symbol, command.order_link_id)
+        for event in reports_of(snapshot, fills):
+            self._on_event(event)
 
     async def _place(self, command: PlaceOrder) -> None:
         order = await self._gateway.place(command)
-        if order.status in _REFUSED and not any(
-            e.order_link_id == order.order_link_id for e in self._events
-        ):
-            # Refused before the exchange said anything (breaker open, Redis refused, ...):
-            # report it, or nothing downstream would ever hear of this order.
-            reason = order.history[-1].reason if order.history else order.status.value
-            self._events.append(
-                OrderRejected(
-                    order_link_id=order.order_link_id,
-                    symbol=order.symbol,
-                    occurred_at_ms=self._clock(),
-                    reason=reason[:500] or "rejected",
-                )
+        link_id = order.order_link_id
+        if followed_duplicate(order):
+            # A redelivered command: report what the exchange holds (the first delivery's
+            # reports may have died with a crashed worker); downstream drops the repeats.
+            query = QueryOrder(
+                command_id=command.command_id,
+                symbol=order.symbol,
+                order_link_id=link_id,
+                reason="duplicate command",
+                issued_at_ms=command.issued_at_ms,
             )
+            await self._query(query)
+            return
+        if order.status in _REFUSED:
+            self._report_refusal(order)
+            return
+        # Say it is ours before anything the exchange says of it, when that is still in hand.
+        sent_at = next(
+            (t.at_ms for t in order.history if t.to_status is OrderStatus.PENDING_SUBMIT),
+            self._clock(),
+        )
+        submitted = OrderSubmitted(
+            order_link_id=link_id,
+            symbol=order.symbol,
+            occurred_at_ms=sent_at,
+            order_id=order.exchange_order_id,
+        )
+        first = next((i for i, e in enumerate(self._events) if e.order_link_id == link_id), None)
+        if first is None:
+            self._events.append(submitted)
+            self._arrived.set()
+            if order.status in _SENT:
+                self._silent[link_id] = (order.symbol, self._clock())
+        else:
+            self._events.insert(first, submitted)
+
+    def _report_refusal(self, order: Order) -> None:
+        if any(e.order_link_id == order.order_link_id for e in self._events):
+            return
+        # Refused before the exchange said anything (breaker open, Redis refused, ...):
+        # report it, or nothing downstream would ever hear of this order.
+        reason = order.history[-1].reason if order.history else order.status.value
+        self._events.append(
+            OrderRejected(
+                order_link_id=order.order_link_id,
+                symbol=order.symbol,
+                occurred_at_ms=self._clock(),
+                reason=reason[:500] or "rejected",
+            )
+        )
+        self._arrived.set()
 
     async def _close(self, command: ClosePosition) -> None:
         positions = await self._exchange.positions(command.symbol)

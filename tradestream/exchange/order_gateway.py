@@ -42,6 +42,12 @@ from tradestream.schemas.orders import PlaceOrder
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 _REFUSED = frozenset({Outcome.REJECT, Outcome.DENIED})
+FOLLOWING_DUPLICATE = "duplicate command: following the order already sent"
+
+
+def followed_duplicate(order: Order) -> bool:
+    """Tell whether ``order`` came from a command already sent (so nothing was sent now)."""
+    return bool(order.history) and order.history[0].reason == FOLLOWING_DUPLICATE
 
 
 class OrderGatewayConfig(BaseModel, frozen=True, extra="forbid"):
@@ -165,7 +171,7 @@ class OrderGateway:
         while recorded is None and self._clock() < deadline:
             await self._sleep(self.config.duplicate_poll_s)
             recorded = await self._store.outcome(order.order_link_id)
-        order.submit("duplicate command: following the order already sent")
+        order.submit(FOLLOWING_DUPLICATE)
         await self._adopt_exchange_state(order, "duplicate command")
         if order.status is OrderStatus.FAILED and recorded is not None:
             order.exchange_order_id = recorded.order_id

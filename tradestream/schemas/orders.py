@@ -137,12 +137,34 @@ class ClosePosition(_Message):
     issued_at_ms: TimestampMs
 
 
+class QueryOrder(_Message):
+    """Ask the exchange what became of one order and report it (reconciliation, in-flight)."""
+
+    kind: Literal["query_order"] = "query_order"
+    command_id: Identifier
+    symbol: Symbol
+    order_link_id: OrderLinkId
+    reason: Reason
+    issued_at_ms: TimestampMs
+
+
 class _OrderEventBase(_Message):
     """Identify the order an event is about and when the exchange reported it."""
 
     order_link_id: OrderLinkId
     symbol: Symbol
     occurred_at_ms: TimestampMs
+
+
+class OrderSubmitted(_OrderEventBase):
+    """The exchange took the request (REST answered) before any push about the order came.
+
+    Published so that an order whose pushes are lost (a crash, a dropped stream) is still known
+    and reconciliation asks the exchange about it.
+    """
+
+    kind: Literal["order_submitted"] = "order_submitted"
+    order_id: Identifier | None = None
 
 
 class OrderAccepted(_OrderEventBase):
@@ -242,10 +264,12 @@ class OrderFailed(_OrderEventBase):
 
 
 OrderCommand = Annotated[
-    PlaceOrder | CancelOrder | AmendOrder | ClosePosition, Field(discriminator="kind")
+    PlaceOrder | CancelOrder | AmendOrder | ClosePosition | QueryOrder,
+    Field(discriminator="kind"),
 ]
 OrderEvent = Annotated[
-    OrderAccepted
+    OrderSubmitted
+    | OrderAccepted
     | OrderRejected
     | OrderPartiallyFilled
     | OrderFilled

@@ -1,7 +1,9 @@
 """The dead-letter queue: every event we could not process, with the reason, kept in Redis.
 
 A Redis stream gives one entry per bad event (raw bytes, source, reason, time) that operators can
-read with ``XRANGE``, and that a fixed version of the code can re-drive.
+read with ``XRANGE``, and that a fixed version of the code can re-drive. While Redis is
+unreachable ``send`` raises ``UnavailableError``: the caller keeps the event and tries again
+(``agents/boundary.py``), for a letter that cannot be kept must not be dropped either.
 """
 
 from __future__ import annotations
@@ -11,8 +13,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from tradestream.core.errors import UnavailableError
 
 log = logging.getLogger(__name__)
+_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +36,7 @@ class DeadLetterQueue(Protocol):
     """Where bad events go; implemented by Redis live and by memory in tests and backtests."""
 
     async def send(self, letter: DeadLetter) -> None:
-        """Keep ``letter`` durably."""
+        """Keep ``letter`` durably; raise ``UnavailableError`` if it cannot be kept now."""
 
 
 @dataclass
@@ -52,15 +59,20 @@ class RedisDeadLetterQueue:
 
     async def send(self, letter: DeadLetter) -> None:
         """XADD one entry; the reason is truncated so one huge error cannot bloat Redis."""
-        await self._redis.xadd(
-            self.stream,
-            {
-                "raw": letter.raw,
-                "source": letter.source,
-                "reason": letter.reason[:2000],
-                "time_ms": letter.time_ms,
-            },
-        )
+        try:
+            await self._redis.xadd(
+                self.stream,
+                {
+                    "raw": letter.raw,
+                    "source": letter.source,
+                    "reason": letter.reason[:2000],
+                    "time_ms": letter.time_ms,
+                },
+            )
+        except _UNREACHABLE as exc:
+            raise UnavailableError(
+                f"Redis unreachable: dead letter from {letter.source} not kept"
+            ) from exc
         log.warning(
             "dead-lettered %d bytes from %s: %s",
             len(letter.raw),

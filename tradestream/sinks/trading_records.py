@@ -1,12 +1,13 @@
 """Land the trading spine's events in PostgreSQL, the system of record, idempotently.
 
-Risk decisions (``risk.decisions``), order events (``exec.reports``) and position changes
-(``account.events``) are written here by the trading-records sink agent, never by the agents that
-trade: if PostgreSQL is down, trading goes on, the events wait on their topics (the sink's
-partitions stop while it retries) and land when it is back. Every row has a natural key (decision
-id, order link id + event, exec id, symbol + cause) and every write is an upsert or ``ON CONFLICT
-DO NOTHING``, so a redelivered event writes nothing twice. Each landed event also appends its
-audit row (who, what, when, why, with parameters).
+Risk decisions (``risk.decisions``), order events (``exec.reports``), position changes and
+trading-state changes (kill-switch trips and resets; ``account.events``) are written here by the
+trading-records sink agent, never by the agents that trade: if PostgreSQL is down, trading goes
+on, the events wait on their topics (the sink's partitions stop while it retries) and land when it
+is back. Every row has a natural key (decision id, order link id + event, exec id, symbol + cause,
+halt episode, state change) and every write is an upsert or ``ON CONFLICT DO NOTHING``, so a
+redelivered event writes nothing twice. Each landed event also appends its audit row (who, what,
+when, why, with parameters); a trading-state change is audited under the actor who made it.
 """
 
 from __future__ import annotations
@@ -26,13 +27,23 @@ from tradestream.schemas.orders import (
     OrderPartiallyFilled,
     OrderRejected,
 )
-from tradestream.schemas.trading import RiskDecision
+from tradestream.schemas.reconciliation import ReconciliationCorrected
+from tradestream.schemas.trading import (
+    KillSwitchReset,
+    KillSwitchTripped,
+    RiskDecision,
+    TradingStateChanged,
+)
 
-TradingRecord = RiskDecision | OrderEvent | PositionChanged
+TradingStateRecord = KillSwitchTripped | KillSwitchReset | TradingStateChanged
+TradingRecord = (
+    RiskDecision | OrderEvent | PositionChanged | TradingStateRecord | ReconciliationCorrected
+)
 MARK_CAUSE = "mark"
 """The cause of a ``PositionChanged`` that only revalued a position at a new price."""
 
 _STATUS_BY_KIND = {
+    "order_submitted": "submitted",
     "order_accepted": "acknowledged",
     "order_partially_filled": "partially_filled",
     "order_filled": "filled",
@@ -40,6 +51,11 @@ _STATUS_BY_KIND = {
     "order_expired": "expired",
     "order_rejected": "rejected",
     "order_failed": "failed",
+}
+_ACTION_BY_KIND = {
+    "kill_switch_tripped": "killswitch.tripped",
+    "kill_switch_reset": "killswitch.reset",
+    "trading_state_changed": "trading_state.changed",
 }
 
 
@@ -62,8 +78,37 @@ class TradingRecords:
                     await self._decision(conn, record)
                 elif isinstance(record, PositionChanged):
                     await self._position(conn, record)
+                elif isinstance(record, TradingStateRecord):
+                    await self._trading_state(conn, record)
+                elif isinstance(record, ReconciliationCorrected):
+                    await self._correction(conn, record)
                 else:
                     await self._order_event(conn, record)
+
+    async def _correction(self, conn: Any, correction: ReconciliationCorrected) -> None:
+        if correction.action == "order_adopted":
+            after = correction.after
+            await conn.execute(
+                """
+                INSERT INTO orders (order_link_id, symbol, side, qty, price, status, cum_qty,
+                                    updated_ms, external, reason)
+                VALUES ($1, $2, $3, $4::numeric, NULLIF($5, '')::numeric, 'acknowledged', 0,
+                        $6, true, $7)
+                ON CONFLICT (order_link_id) DO UPDATE SET external = true
+                """,
+                correction.subject,
+                correction.symbol,
+                after["side"],
+                after["qty"],
+                after["price"],
+                correction.at_ms,
+                correction.reason,
+            )
+        details = {"symbol": correction.symbol, "before": json.dumps(correction.before),
+                   "after": json.dumps(correction.after)}  # fmt: skip
+        await self._audit(conn, at_ms=correction.at_ms, action=f"reconcile.{correction.action}",
+                          subject=correction.subject, reason=correction.reason,
+                          details=details)  # fmt: skip
 
     async def _decision(self, conn: Any, decision: RiskDecision) -> None:
         await conn.execute(
@@ -169,7 +214,9 @@ class TradingRecords:
                 side = COALESCE(orders.side, EXCLUDED.side),
                 qty = COALESCE(orders.qty, EXCLUDED.qty),
                 price = COALESCE(orders.price, EXCLUDED.price),
-                status = CASE WHEN EXCLUDED.updated_ms >= orders.updated_ms
+                status = CASE WHEN EXCLUDED.status = 'submitted' AND orders.status <> 'new'
+                              THEN orders.status
+                              WHEN EXCLUDED.updated_ms >= orders.updated_ms
                               THEN EXCLUDED.status ELSE orders.status END,
                 cum_qty = GREATEST(orders.cum_qty, EXCLUDED.cum_qty),
                 avg_price = COALESCE(EXCLUDED.avg_price, orders.avg_price),
@@ -239,9 +286,92 @@ class TradingRecords:
             change.updated_ts_ms,
         )
 
+    async def _trading_state(self, conn: Any, event: TradingStateRecord) -> None:
+        if await self._state_change(conn, event) is None:
+            return  # a redelivery: the episode and the audit log already have it
+        details = {"episode": str(event.episode), "from_state": event.from_state.value,
+                   "to_state": event.to_state.value}  # fmt: skip
+        if isinstance(event, KillSwitchTripped):
+            await self._trip(conn, event)
+            details["trigger"] = event.trigger.value
+        elif isinstance(event, KillSwitchReset):
+            await self._reset(conn, event)
+        if event.baseline_equity is not None:
+            details["baseline_equity"] = str(event.baseline_equity)
+        subject = f"ks-{event.episode}"  # the halt episode, as in its closes' command ids
+        if isinstance(event, TradingStateChanged):
+            subject = "trading_state"
+        await self._audit(conn, at_ms=event.changed_ts_ms, action=_ACTION_BY_KIND[event.kind],
+                          subject=subject, reason=event.reason, details=details,
+                          actor=event.actor)  # fmt: skip
+
+    async def _state_change(self, conn: Any, event: TradingStateRecord) -> int | None:
+        inserted: int | None = await conn.fetchval(
+            """
+            INSERT INTO trading_state_changes (episode, changed_ms, from_state, to_state, kind,
+                trigger, reason, actor, changed_at, baseline_equity)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            ON CONFLICT DO NOTHING RETURNING 1
+            """,
+            event.episode,
+            event.changed_ts_ms,
+            event.from_state.value,
+            event.to_state.value,
+            event.kind,
+            event.trigger.value if isinstance(event, KillSwitchTripped) else None,
+            event.reason,
+            event.actor,
+            _at(event.changed_ts_ms),
+            event.baseline_equity,
+        )
+        return inserted
+
+    # Each side of an episode fills its own columns once: the first landing wins.
+    async def _trip(self, conn: Any, event: KillSwitchTripped) -> None:
+        await conn.execute(
+            """
+            INSERT INTO kill_switch_episodes (episode, trigger, reason, tripped_by, from_state,
+                tripped_at, tripped_ms)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            ON CONFLICT (episode) DO UPDATE SET
+                trigger = EXCLUDED.trigger, reason = EXCLUDED.reason,
+                tripped_by = EXCLUDED.tripped_by, from_state = EXCLUDED.from_state,
+                tripped_at = EXCLUDED.tripped_at, tripped_ms = EXCLUDED.tripped_ms
+            WHERE kill_switch_episodes.tripped_ms IS NULL
+            """,
+            event.episode,
+            event.trigger.value,
+            event.reason,
+            event.actor,
+            event.from_state.value,
+            _at(event.changed_ts_ms),
+            event.changed_ts_ms,
+        )
+
+    async def _reset(self, conn: Any, event: KillSwitchReset) -> None:
+        await conn.execute(
+            """
+            INSERT INTO kill_switch_episodes (episode, reset_by, reset_reason, resume_state,
+                reset_equity, reset_at, reset_ms)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            ON CONFLICT (episode) DO UPDATE SET
+                reset_by = EXCLUDED.reset_by, reset_reason = EXCLUDED.reset_reason,
+                resume_state = EXCLUDED.resume_state, reset_equity = EXCLUDED.reset_equity,
+                reset_at = EXCLUDED.reset_at, reset_ms = EXCLUDED.reset_ms
+            WHERE kill_switch_episodes.reset_ms IS NULL
+            """,
+            event.episode,
+            event.actor,
+            event.reason,
+            event.to_state.value,
+            event.baseline_equity,
+            _at(event.changed_ts_ms),
+            event.changed_ts_ms,
+        )
+
     async def _audit(
         self, conn: Any, *, at_ms: int, action: str, subject: str, reason: str,
-        details: dict[str, str],
+        details: dict[str, str], actor: str | None = None,
     ) -> None:  # fmt: skip
         await conn.execute(
             """
@@ -251,7 +381,7 @@ class TradingRecords:
             """,
             _at(at_ms),
             at_ms,
-            self._actor,
+            actor or self._actor,
             action,
             subject,
             reason[:500],

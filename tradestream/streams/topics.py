@@ -54,11 +54,18 @@ SIGNALS = TopicSpec(
 EXEC_ORDERS = TopicSpec(
     "exec.orders",
     "symbol",
-    "order command JSON: PlaceOrder | CancelOrder | ClosePosition (schemas/orders.py)",
+    "order command JSON: PlaceOrder | CancelOrder | ClosePosition | QueryOrder (schemas/orders.py)",
     retention_ms=30 * _DAY_MS,
 )
 EXEC_REPORTS = TopicSpec(
     "exec.reports", "symbol", "order event JSON (schemas/orders.py)", retention_ms=30 * _DAY_MS
+)
+EXEC_RECONCILE = TopicSpec(
+    "exec.reconcile",
+    "symbol",
+    "ExchangeSnapshot JSON: one symbol's open orders and position at the exchange "
+    "(schemas/reconciliation.py); co-partitioned with exec.reports",
+    retention_ms=_DAY_MS,
 )
 RISK_DECISIONS = TopicSpec(
     "risk.decisions",
@@ -69,7 +76,7 @@ RISK_DECISIONS = TopicSpec(
 ACCOUNT_EVENTS = TopicSpec(
     "account.events",
     "symbol or account",
-    "PositionChanged and trading-state (kill switch) event JSON",
+    "PositionChanged, ReconciliationCorrected and trading-state (kill switch) event JSON",
     retention_ms=30 * _DAY_MS,
     single_partition=True,
 )
@@ -89,6 +96,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     SIGNALS,
     EXEC_ORDERS,
     EXEC_REPORTS,
+    EXEC_RECONCILE,
     RISK_DECISIONS,
     ACCOUNT_EVENTS,
     OPS_CONTROL,
@@ -107,6 +115,7 @@ TRADING_INPUTS: tuple[TopicSpec, ...] = (
     SIGNALS,
     EXEC_ORDERS,
     EXEC_REPORTS,
+    EXEC_RECONCILE,
     RISK_DECISIONS,
     ACCOUNT_EVENTS,
 )

@@ -42,6 +42,13 @@ sink_retries = Counter(
     ["table"],
     registry=registry,
 )
+retried_events = Counter(
+    "tradestream_retried_events_total",
+    "Failed attempts at an event that waits and is retried because a service it needs (Redis) "
+    "is unreachable, by source (exec.orders, dead_letters).",
+    ["source"],
+    registry=registry,
+)
 book_latency = Histogram(
     "tradestream_book_latency_seconds",
     "Ingest receive time to book-top produced.",

@@ -20,7 +20,7 @@ from tradestream.exchange.idempotency import MemoryIdempotencyStore
 from tradestream.exchange.order_gateway import OrderGateway
 from tradestream.exchange.paper import PaperExchange
 from tradestream.schemas.market import BookTop
-from tradestream.schemas.orders import ClosePosition, Side
+from tradestream.schemas.orders import ClosePosition, QueryOrder, Side
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ async def test_a_market_order_is_accepted_and_filled_and_reported(
     desk: ExecutionDesk, make_place: PlaceFactory
 ) -> None:
     events = await desk.execute(make_place(qty="0.01"))
-    assert [e.kind for e in events] == ["order_accepted", "order_filled"]
+    assert [e.kind for e in events] == ["order_submitted", "order_accepted", "order_filled"]
     assert events[-1].exec_price == Decimal("65000.1")  # type: ignore[union-attr]
 
 
@@ -56,11 +56,39 @@ async def test_a_redelivered_command_makes_no_second_order(
     desk: ExecutionDesk, paper: PaperExchange, make_place: PlaceFactory
 ) -> None:
     command = make_place(qty="0.01")
-    await desk.execute(command)
+    first = await desk.execute(command)
     again = await desk.execute(command)
-    assert [e.kind for e in again] == []
+    # What the exchange holds is reported again (the first reports may have died with a
+    # worker), with the same execution id: downstream applies it once.
+    assert [e.kind for e in again] == ["order_accepted", "order_filled"]
+    assert again[-1].exec_id == first[-1].exec_id  # type: ignore[union-attr]
     positions = await paper.positions(SYMBOL)
     assert positions[0].size == Decimal("0.01")
+
+
+async def test_a_query_reports_what_the_exchange_holds_or_that_it_never_arrived(
+    desk: ExecutionDesk, make_place: PlaceFactory
+) -> None:
+    placed = await desk.execute(make_place(qty="0.01"))
+    link_id = placed[0].order_link_id
+    query = QueryOrder(command_id="q1", symbol=SYMBOL, order_link_id=link_id,
+                       reason="unit", issued_at_ms=0)  # fmt: skip
+    answer = await desk.execute(query)
+    assert [e.kind for e in answer] == ["order_accepted", "order_filled"]
+    assert answer[-1].exec_id == placed[-1].exec_id  # type: ignore[union-attr]
+    lost = query.model_copy(update={"order_link_id": "never-sent"})
+    [failed] = await desk.execute(lost)
+    assert failed.kind == "order_failed"
+    assert "not found at the exchange" in failed.reason  # type: ignore[union-attr]
+
+
+async def test_an_order_no_report_mentions_is_overdue_for_a_query(desk: ExecutionDesk) -> None:
+    desk._silent["ts-abc"] = (SYMBOL, 1_000)  # sent at 1 s, nothing heard since
+    assert desk.overdue(now_ms=3_000, after_ms=5_000) == []
+    [query] = desk.overdue(now_ms=7_000, after_ms=5_000)
+    assert (query.order_link_id, query.symbol) == ("ts-abc", SYMBOL)
+    await desk.execute(query)
+    assert desk.overdue(now_ms=9_000, after_ms=5_000) == []  # asked: no longer silent
 
 
 async def test_close_position_sells_what_is_open_reduce_only_once(

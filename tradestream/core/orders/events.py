@@ -21,6 +21,7 @@ from tradestream.schemas.orders import (
     OrderFilled,
     OrderPartiallyFilled,
     OrderRejected,
+    OrderSubmitted,
 )
 
 _ENDINGS: dict[type[OrderEvent], Callable[[Order, str], Transition]] = {
@@ -36,6 +37,8 @@ _IGNORED_WHEN_TERMINAL = (OrderCancelled, OrderExpired)
 
 def apply_event(order: Order, event: OrderEvent) -> Transition | None:
     """Move ``order`` as ``event`` reports; return the transition, or None if nothing changed."""
+    if isinstance(event, OrderSubmitted):
+        return order.mark_submitted(event.order_id, "exchange took the request")
     if isinstance(event, OrderAccepted):
         if event.order_id is not None:
             order.exchange_order_id = event.order_id

@@ -1,0 +1,139 @@
+"""The positions agent: executions into positions, open orders, and reconciliation.
+
+``track_positions`` reads ``exec.reports`` and ``exec.reconcile`` (co-partitioned, keyed by
+symbol) and is the only writer of ``positions_by_symbol``: per symbol, the position it computed
+(``core.portfolio``), the execution ids it applied (an execution redelivered after a restart is
+applied once), the orders the exchange reported open, and a position difference waiting for its
+second look. Each ``ExchangeSnapshot`` is compared with those by ``core.portfolio.reconciliation``:
+corrections go to ``account.events`` (audited), questions about vanished orders to
+``exec.orders`` as ``QueryOrder`` (the execution agent asks the exchange and reports its answer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tradestream.agents.boundary import dead_letter_on_error
+from tradestream.agents.channels import source_topics
+from tradestream.agents.resources import dead_letter_queue
+from tradestream.agents.trading_desk import (
+    ORDER_ENDS,
+    account_topic,
+    exec_orders_topic,
+    positions,
+    send_json,
+)
+from tradestream.app import settings
+from tradestream.core.portfolio.reconciliation import KnownOrder, Mismatch, reconcile, track_order
+from tradestream.schemas.account import Execution, PositionChanged, PositionState
+from tradestream.schemas.orders import (
+    OrderEvent,
+    OrderFilled,
+    OrderPartiallyFilled,
+    QueryOrder,
+    order_event_adapter,
+)
+from tradestream.schemas.reconciliation import ExchangeSnapshot
+from tradestream.streams import topics
+from tradestream.tables.trading import positions_by_symbol
+
+positions_channel = source_topics(topics.EXEC_REPORTS, topics.EXEC_RECONCILE)
+RECONCILE_NAME = settings.scoped(topics.EXEC_RECONCILE.name)
+_EXEC_ID_MEMORY = 10_000
+
+
+async def track_positions(reports: Any) -> None:
+    """Apply each execution once to its symbol's position; tell risk what changed.
+
+    Also keep the symbol's open orders, and compare both with each exchange snapshot.
+    """
+    async for event in reports.events():
+        async with dead_letter_on_error(dead_letter_queue(), event.value, event.message.topic):
+            if event.message.topic == RECONCILE_NAME:
+                await _reconcile(ExchangeSnapshot.model_validate_json(event.value))
+                continue
+            report = order_event_adapter.validate_json(event.value)
+            if report.kind in ORDER_ENDS:
+                await send_json(account_topic, report.symbol, report)  # risk releases it
+            _track_order(report)
+            if isinstance(report, OrderPartiallyFilled | OrderFilled):
+                await _apply_execution(Execution.from_fill(report))
+
+
+def _track_order(report: OrderEvent) -> None:
+    stored = positions_by_symbol[report.symbol]
+    known = _known_orders(stored)
+    if track_order(known, report):
+        positions_by_symbol[report.symbol] = {**stored, "orders": _orders_json(known)}
+
+
+def _known_orders(stored: dict[str, Any]) -> dict[str, KnownOrder]:
+    return {k: KnownOrder.from_json(v) for k, v in stored.get("orders", {}).items()}
+
+
+def _orders_json(known: dict[str, KnownOrder]) -> dict[str, Any]:
+    return {link_id: order.to_json() for link_id, order in known.items()}
+
+
+def _position_of(symbol: str, stored: dict[str, Any]) -> PositionState:
+    portfolio = positions()
+    if "position" in stored and portfolio.position(symbol).updated_ts_ms == 0:
+        portfolio.apply_position(PositionState.model_validate(stored["position"]))
+    return portfolio.position(symbol)
+
+
+async def _apply_execution(execution: Execution) -> None:
+    stored = positions_by_symbol[execution.symbol]
+    applied: list[str] = stored.get("exec_ids", [])
+    if execution.exec_id in applied:
+        return  # applied before a restart: the table remembers it
+    _position_of(execution.symbol, stored)
+    result = positions().apply_execution(execution)
+    if result.change is None:
+        return
+    positions_by_symbol[execution.symbol] = {
+        **stored,
+        "position": result.change.model_dump(mode="json", exclude={"kind", "cause"}),
+        "exec_ids": [*applied, execution.exec_id][-_EXEC_ID_MEMORY:],
+    }
+    await send_json(account_topic, execution.symbol, result.change)
+
+
+async def _reconcile(snapshot: ExchangeSnapshot) -> None:
+    symbol = snapshot.symbol
+    stored = positions_by_symbol[symbol]
+    known = _known_orders(stored)
+    pending = stored.get("mismatch")
+    outcome = reconcile(
+        snapshot,
+        _position_of(symbol, stored),
+        known,
+        None if pending is None else Mismatch.from_json(pending),
+        confirm_after_ms=int(settings.reconcile_interval_s * 500),
+    )
+    updated = {**stored, "orders": _orders_json(known | outcome.adopted)}
+    updated["mismatch"] = None if outcome.mismatch is None else outcome.mismatch.to_json()
+    if outcome.position is not None:
+        positions().apply_position(outcome.position)
+        updated["position"] = outcome.position.model_dump(mode="json")
+    if updated != stored:
+        positions_by_symbol[symbol] = updated
+    for correction in outcome.corrections:
+        await send_json(account_topic, symbol, correction)
+    if outcome.position is not None:
+        change = PositionChanged.model_validate(
+            {**outcome.position.model_dump(), "cause": f"reconcile-{snapshot.taken_at_ms}"}
+        )
+        await send_json(account_topic, symbol, change)
+    for link_id in outcome.queries:
+        await send_json(exec_orders_topic, symbol, _query(snapshot, link_id))
+
+
+def _query(snapshot: ExchangeSnapshot, link_id: str) -> QueryOrder:
+    return QueryOrder(
+        command_id=f"reconcile-{snapshot.taken_at_ms}-{link_id}"[:64],
+        symbol=snapshot.symbol,
+        order_link_id=link_id,
+        reason="open in our tables, not at the exchange: ask what became of it",
+        issued_at_ms=snapshot.taken_at_ms,
+    )
