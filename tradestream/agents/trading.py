@@ -96,6 +96,7 @@ async def forward_reports() -> None:
 
 async def assess_signals(events: Any) -> None:
     """Answer signals, follow the account and obey operators: ONE partition, in order."""
+    await session().instruments_loaded()  # sizing needs each symbol's lot step and tick
     async for event in events.events():
         async with dead_letter_on_error(dead_letter_queue(), event.value, event.message.topic):
             outcome = risk_desk().on_message(event.message.topic, event.value, now_ms())

@@ -76,8 +76,10 @@ def _orders_json(known: dict[str, KnownOrder]) -> dict[str, Any]:
 
 
 def _position_of(symbol: str, stored: dict[str, Any]) -> PositionState:
+    # The table is the truth: this worker's memory of a symbol may be older than the table (the
+    # partition was away and came back); the newer of the two wins.
     portfolio = positions()
-    if "position" in stored and portfolio.position(symbol).updated_ts_ms == 0:
+    if "position" in stored:
         portfolio.apply_position(PositionState.model_validate(stored["position"]))
     return portfolio.position(symbol)
 

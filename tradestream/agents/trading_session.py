@@ -100,6 +100,9 @@ class TradingSession:
         self.reconciled_at_ms = 0
         self.passes = 0
         self._fresh = asyncio.Event()
+        self._loaded = asyncio.Event()
+        if settings.trading_mode == "paper":
+            self._loaded.set()
         self._symbols = PipelineConfig.load(settings.config_dir).symbols.enabled()
 
     def instrument(self, symbol: str) -> InstrumentInfo | None:
@@ -108,6 +111,10 @@ class TradingSession:
             rules = paper_exchange().config.instruments.get(symbol)
             return None if rules is None else rules.info(symbol)
         return self._instruments.get(symbol)
+
+    async def instruments_loaded(self) -> None:
+        """Return once the rules of every symbol of the universe are known."""
+        await self._loaded.wait()
 
     def can_trade(self, now: int) -> bool:
         """Tell whether the last reconciliation is recent enough to open positions."""
@@ -127,6 +134,7 @@ class TradingSession:
         """Connect (live), then reconcile at start and every interval, for ever."""
         exchange = venue()
         if isinstance(exchange, BybitExchange):
+            await self._load_instruments(exchange)
             await self._connect(exchange)
         while True:
             try:
@@ -139,9 +147,6 @@ class TradingSession:
         """Publish every symbol's snapshot and ask about overdue orders; return the snapshots."""
         now = now_ms()
         exchange = venue()
-        if settings.trading_mode == "live":
-            for symbol in set(self._symbols) - set(self._instruments):
-                self._instruments[symbol] = await exchange.instrument(symbol)
         snapshots = await account_snapshots(exchange, known_symbols | set(self._symbols), now)
         for snapshot in snapshots:
             exec_reconcile_topic.send_soon(
@@ -162,6 +167,18 @@ class TradingSession:
         while True:
             await self._desk.wait_events()
             publish_reports(self._desk.take_events())
+
+    async def _load_instruments(self, exchange: BybitExchange) -> None:
+        while True:
+            try:
+                for symbol in self._symbols:
+                    self._instruments[symbol] = await exchange.instrument(symbol)
+            except (TradestreamError, OSError) as exc:
+                log.error("cannot load instrument rules (%s); retrying", exc)
+                await asyncio.sleep(settings.reconcile_interval_s)
+                continue
+            self._loaded.set()
+            return
 
     async def _connect(self, exchange: BybitExchange) -> None:
         while True:

@@ -13,20 +13,23 @@ private REST path) and then disarms itself:
 ==========================  ===================================================================
 
 Admin endpoints: ``GET|POST|DELETE /admin/exchange/faults`` and
-``GET /admin/exchange/orders?orderLinkId=...`` (the exchange's own records, to count orders).
+``GET /admin/exchange/orders?orderLinkId=...`` (the exchange's own records, to count orders);
+``POST /admin/exchange/deleverage`` ``{"symbol", "qty"}`` changes a position behind the client's
+back, as Bybit's auto-deleveraging does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 
 import orjson
 from aiohttp import web
 from pydantic import BaseModel, Field, PositiveFloat, PositiveInt
 
-from tradestream.simulator.venue import Venue
+from tradestream.simulator.venue import Venue, VenueError
 from tradestream.simulator.venue_orders import order_wire
 
 PREFIX = "/admin/exchange"
@@ -110,6 +113,16 @@ class ExchangeAdmin:
         app.router.add_post(f"{PREFIX}/faults", self.inject)
         app.router.add_delete(f"{PREFIX}/faults", self.clear)
         app.router.add_get(f"{PREFIX}/orders", self.orders)
+        app.router.add_post(f"{PREFIX}/deleverage", self.deleverage)
+
+    async def deleverage(self, request: web.Request) -> web.Response:
+        """Take ``{"symbol", "qty"}`` off a position behind the client's back (ADL)."""
+        body = orjson.loads(await request.read())
+        try:
+            wire = self._venue.deleverage(str(body["symbol"]), Decimal(str(body["qty"])))
+        except VenueError as exc:
+            return _json({"retCode": exc.ret_code, "retMsg": exc.message}, status=400)
+        return _json({"position": wire})
 
     async def faults(self, request: web.Request) -> web.Response:
         """List armed faults."""

@@ -27,6 +27,7 @@ from tradestream.schemas.orders import (
     OrderEvent,
     OrderRejected,
     PlaceOrder,
+    Side,
 )
 from tradestream.simulator.book import Book
 from tradestream.simulator.venue_orders import (
@@ -181,6 +182,23 @@ class Venue:
                 }
             ],
         }
+
+    def deleverage(self, symbol: str, qty: Decimal) -> Wire:
+        """Take ``qty`` off ``symbol``'s position at the mark, as Bybit's auto-deleveraging does.
+
+        No order of ours is involved: only the position and wallet topics tell, so a client
+        that follows its own executions must reconcile to notice.
+        """
+        position = self.engine.account.position(symbol)
+        if position.size == 0:
+            raise VenueError(PARAMS_ERROR, f"no position in {symbol} to deleverage")
+        size = abs(position.size)
+        side = Side.SELL if position.size > 0 else Side.BUY
+        price = self.engine.account.mark(symbol) or position.entry_price
+        self.engine.account.settle_fill(symbol, side, min(qty, size), price, Decimal(0))
+        self._notify("position", [self._position_wire(symbol)])
+        self._notify("wallet", [self.wallet()])
+        return self._position_wire(symbol)
 
     def on_market(self) -> None:
         """Match resting orders against the current books (taken liquidity stays hidden)."""
