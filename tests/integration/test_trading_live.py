@@ -24,8 +24,8 @@ from tests.support.trading_spine import rows, tradestream
 from tests.support.waiting import eventually
 from tests.support.workers import running_worker
 from tradestream.config.settings import Settings
-from tradestream.sinks.postgres import connect, schema_name
 from tradestream.simulator import BybitSimulator, ReplaySourceConfig, SimulatorConfig
+from tradestream.sinks.postgres import connect, schema_name
 from tradestream.streams.admin import ensure_topics
 
 RECORDING = (
@@ -133,7 +133,7 @@ async def test_reconciliation_adopts_an_order_and_fixes_a_position_changed_behin
         size = held[0]["size"]
 
         # Someone places an order by hand, and the exchange deleverages half the position.
-        by_hand = HTTP(api_key="sim-key", api_secret="sim-secret")
+        by_hand = HTTP(api_key="sim-key", api_secret="sim-secret")  # noqa: S106 - the simulator
         by_hand.endpoint = sim.rest_url
         await asyncio.to_thread(
             by_hand.place_order, category="linear", symbol="SOLUSDT", side="Buy",
@@ -148,7 +148,7 @@ async def test_reconciliation_adopts_an_order_and_fixes_a_position_changed_behin
         assert [(o["order_link_id"], o["symbol"], o["status"]) for o in adopted] == [
             ("by-hand-1", "SOLUSDT", "acknowledged")
         ]
-        fixed = f"SELECT * FROM positions WHERE symbol = 'ETHUSDT' AND size = {size / 2}"
+        fixed = f"SELECT * FROM positions WHERE symbol = 'ETHUSDT' AND size = {size / 2}"  # noqa: S608
         await eventually(lambda: rows(pool, fixed), within=30)
         audit = await rows(
             pool, "SELECT action, subject, details FROM audit_log "
