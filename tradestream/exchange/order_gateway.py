@@ -3,8 +3,10 @@
 ``OrderGateway.place`` is the whole path from a ``PlaceOrder`` command to an ``Order`` in the
 state the exchange holds it:
 
-1. reserve the ``orderLinkId`` in Redis (``SET NX``); a duplicate command never calls the
-   exchange, it waits for the winner's outcome and then reads the order from the exchange;
+1. reserve the ``orderLinkId`` in Redis (``SET NX``); a duplicate command waits for the winner's
+   outcome and then reads the order from the exchange; if no outcome was ever recorded and the
+   exchange does not know the order, the winner died before sending and it is sent now (the
+   exchange's duplicate-id refusal guards the race);
 2. refuse locally while the circuit breaker is open;
 3. wait for a rate-limit token;
 4. send; on a retryable answer (rate limited, unavailable, clock skew) back off and resend; on an
@@ -99,14 +101,17 @@ class OrderGateway:
             clock=self._ms_clock,
         )
         if not await self._store.reserve(order.order_link_id):
-            return await self._follow_duplicate(order)
+            return await self._follow_duplicate(order, command)
         await self._submit(order, command)
+        await self._record(order)
+        return order
+
+    async def _record(self, order: Order) -> None:
         reason = order.history[-1].reason if order.history else ""
         outcome = RecordedOutcome(
             status=order.status, order_id=order.exchange_order_id, reason=reason
         )
         await self._store.record(order.order_link_id, outcome)
-        return order
 
     async def _submit(self, order: Order, command: PlaceOrder) -> None:
         for attempt in itertools.count(1):
@@ -165,17 +170,30 @@ class OrderGateway:
             return
         _give_up(order, f"{why}; not found at the exchange by orderLinkId")
 
-    async def _follow_duplicate(self, order: Order) -> Order:
+    async def _follow_duplicate(self, order: Order, command: PlaceOrder) -> Order:
         deadline = self._clock() + self.config.duplicate_wait_s
         recorded = await self._store.outcome(order.order_link_id)
         while recorded is None and self._clock() < deadline:
             await self._sleep(self.config.duplicate_poll_s)
             recorded = await self._store.outcome(order.order_link_id)
         order.submit(FOLLOWING_DUPLICATE)
+        if recorded is None and await self._unknown_at_exchange(order):
+            # Whoever reserved the id died before its request left (a killed worker): send it
+            # now. Should that request still arrive, the exchange refuses a second order with
+            # this orderLinkId (110072) and the order is adopted from the exchange instead.
+            await self._submit(order, command)
+            await self._record(order)
+            return order
         await self._adopt_exchange_state(order, "duplicate command")
         if order.status is OrderStatus.FAILED and recorded is not None:
             order.exchange_order_id = recorded.order_id
         return order
+
+    async def _unknown_at_exchange(self, order: Order) -> bool:
+        try:
+            return await self._exchange.order(order.symbol, order.order_link_id) is None
+        except ExchangeError:
+            return False  # cannot tell: never send blind
 
     async def _acquire_token(self) -> None:
         key = self.config.rate_limit_key

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from tradestream.core.orders import OrderStatus
+from tradestream.core.orders import OrderStatus, order_link_id_for
 from tradestream.core.resilience import (
     BucketConfig,
     CircuitBreaker,
@@ -122,6 +122,22 @@ async def test_duplicate_commands_place_one_order(
     assert first.status is OrderStatus.SUBMITTED
     assert {o.status for o in [*followers, replayed]} == {OrderStatus.ACKNOWLEDGED}
     assert {o.exchange_order_id for o in [first, *followers, replayed]} == {first.exchange_order_id}
+
+
+async def test_a_reservation_left_by_a_dead_worker_is_sent_once_after_the_wait(
+    exchange: ScriptedPaper, time: FakeTime, make_place: PlaceFactory
+) -> None:
+    gateway = _gateway(exchange, time)
+    command = make_place(price="64000")
+    # A worker reserved the id and was killed before its request left: no outcome, no order.
+    assert await gateway._store.reserve(order_link_id_for(command))
+    order = await gateway.place(command)
+    assert exchange.place_calls == 1
+    assert order.status is OrderStatus.SUBMITTED
+    assert sum(time.sleeps) >= gateway.config.duplicate_wait_s  # it waited for the first holder
+    again = await gateway.place(command)  # and a later redelivery only follows it
+    assert exchange.place_calls == 1
+    assert again.exchange_order_id == order.exchange_order_id
 
 
 @pytest.mark.parametrize(
