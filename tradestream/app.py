@@ -38,6 +38,8 @@ app = faust.App(
     producer_linger_ms=settings.producer_linger_ms,
     stream_buffer_maxsize=settings.stream_buffer_maxsize,
     broker_max_poll_records=settings.broker_max_poll_records,
+    broker_session_timeout=settings.broker_session_timeout_s,
+    broker_heartbeat_interval=settings.broker_session_timeout_s / 5,
     autodiscover=False,
 )
 

@@ -8,30 +8,20 @@ engine would; signals come from the ``tradestream trade`` command, kill-switch c
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import getpass
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import Any
 
 import asyncpg
-import msgspec
 import pytest
-from aiokafka import AIOKafkaProducer
 
+from tests.support.trading_spine import ASK, publish_book_top, rows, tradestream
 from tests.support.waiting import eventually
 from tests.support.workers import running_worker
 from tradestream.cli.worker_process import WorkerProcess
 from tradestream.config.settings import Settings
-from tradestream.core.clock import now_ms
-from tradestream.schemas.market import BookTop
 from tradestream.sinks.postgres import connect, schema_name
-from tradestream.streams import topics
 from tradestream.streams.admin import ensure_topics
-from tradestream.streams.lag import wait_until_consumed
-
-BID, ASK = "65000", "65000.1"
 
 
 @pytest.fixture
@@ -49,38 +39,6 @@ async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
     yield pool
     await pool.execute(f'DROP SCHEMA "{schema_name(settings)}" CASCADE')
     await pool.close()
-
-
-async def publish_book_top(settings: Settings, symbol: str) -> None:
-    top = BookTop(symbol=symbol, status="valid", bid_px=BID, bid_sz="5", ask_px=ASK, ask_sz="5",
-                  u=1, seq=1, exchange_ts_ms=now_ms(), cts_ms=0, recv_ts_ms=now_ms(),
-                  produced_ts_ms=now_ms())  # fmt: skip
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-    await producer.start()
-    try:
-        topic = settings.scoped(topics.BOOK_TOP.name)
-        await producer.send_and_wait(topic, msgspec.json.encode(top), key=symbol.encode())
-    finally:
-        await producer.stop()
-    await wait_until_consumed(settings, [topic], timeout_s=60)
-
-
-def tradestream(settings: Settings, *args: str) -> str:
-    """Run the ``tradestream`` command on the test's namespace; return what it printed."""
-    env = {**os.environ, "TRADESTREAM_NAMESPACE": settings.namespace,
-           "TRADESTREAM_PARTITIONS": "4"}  # fmt: skip
-    done = subprocess.run(  # noqa: S603 - our interpreter and arguments
-        [sys.executable, "-m", "tradestream.cli.main", *args],
-        env=env, capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    return done.stdout
-
-
-async def rows(pool: asyncpg.Pool, sql: str) -> list[dict[str, Any]]:
-    try:
-        return [dict(r) for r in await pool.fetch(sql)]
-    except asyncpg.UndefinedTableError:
-        return []
 
 
 async def test_a_manual_signal_becomes_a_filled_order_and_a_position_in_postgres(
@@ -144,6 +102,11 @@ async def test_the_kill_switch_flattens_refuses_survives_a_restart_and_resets_by
         assert flat[0]["symbol"] == "BTCUSDT"
         closes = await rows(pool, "SELECT * FROM orders WHERE reduce_only OR side = 'Sell'")
         assert [c["status"] for c in closes] == ["filled"]
+        tripped = await eventually(
+            lambda: rows(pool, "SELECT * FROM kill_switch_episodes"), within=30
+        )
+        assert [(e["episode"], e["trigger"], e["reason"], e["tripped_by"], e["reset_ms"])
+                for e in tripped] == [(1, "manual", "itest", getpass.getuser(), None)]  # fmt: skip
 
     # A restarted worker comes back halted: a new signal is refused.
     async with running_worker(settings, TRADESTREAM_ROLES="trading"):
@@ -160,3 +123,18 @@ async def test_the_kill_switch_flattens_refuses_survives_a_restart_and_resets_by
         # the entry before the trip and this one, after the reset
         both = "SELECT count(*) FROM risk_decisions WHERE approved HAVING count(*) = 2"
         assert await eventually(lambda: rows(pool, both), within=30)
+        ended = await eventually(
+            lambda: rows(pool, "SELECT * FROM kill_switch_episodes WHERE reset_ms IS NOT NULL"),
+            within=30,
+        )
+
+    assert [(e["episode"], e["reset_reason"], e["resume_state"]) for e in ended] == [
+        (1, "itest done", "active")
+    ]
+    assert ended[0]["reset_at"] > ended[0]["tripped_at"]
+    changes = await rows(pool, "SELECT * FROM trading_state_changes ORDER BY changed_ms")
+    assert [(c["episode"], c["from_state"], c["to_state"]) for c in changes] == [
+        (1, "active", "halted"), (1, "halted", "active"),
+    ]  # fmt: skip
+    audit = await rows(pool, "SELECT action FROM audit_log WHERE subject = 'ks-1' ORDER BY at_ms")
+    assert [a["action"] for a in audit] == ["killswitch.tripped", "killswitch.reset"]

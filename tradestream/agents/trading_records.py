@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 from pydantic import ValidationError
 
-from tradestream.agents.boundary import dead_letter_for
+from tradestream.agents.boundary import dead_letter_for, keep_dead_letter
 from tradestream.agents.channels import source_topics
 from tradestream.agents.resources import dead_letter_queue
 from tradestream.app import settings
@@ -88,7 +88,8 @@ async def record_trading(events: Any) -> None:
             try:
                 record = parse_record(event.message.topic, event.value)
             except ValidationError as exc:
-                await dead_letter_queue().send(dead_letter_for(event.value, "trading", exc))
+                letter = dead_letter_for(event.value, "trading", exc)
+                await keep_dead_letter(dead_letter_queue(), letter)  # waits while Redis is down
                 continue
             if record is not None:
                 records.append(record)

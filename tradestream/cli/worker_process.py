@@ -32,6 +32,11 @@ class WorkerProcess:
         self._log: IO[bytes] | None = None
 
     @property
+    def env(self) -> dict[str, str]:
+        """Return the environment the worker runs with (to start another like it)."""
+        return dict(self._env)
+
+    @property
     def pid(self) -> int | None:
         """Return the worker's process id once started (the bench reads its CPU and memory)."""
         return self._proc.pid if self._proc is not None else None
@@ -81,6 +86,16 @@ class WorkerProcess:
                 continue
             return
         raise TimeoutError(f"worker not ready after {timeout_s}s; see {self.log_path}")
+
+    def kill(self) -> int | None:
+        """Kill the worker at once (SIGKILL): a crash, for the tests that need one."""
+        if self._proc is None:
+            return None
+        self._proc.kill()
+        self._proc.wait()
+        if self._log is not None:
+            self._log.close()
+        return self._proc.returncode
 
     def stop(self, timeout_s: float = 30.0) -> int | None:
         """Stop the worker gracefully (SIGTERM), killing it only if it hangs."""

@@ -174,6 +174,12 @@ class Settings(BaseSettings):
     producer_linger_ms: NonNegativeInt = Field(
         default=1, description="How long the worker's producer waits to fill a batch (ms)."
     )
+    broker_session_timeout_s: float = Field(
+        default=10.0,
+        ge=6,
+        description="How long the group waits for a silent worker before its partitions go to "
+        "the others (s): after a crash, trading on those symbols resumes this much later.",
+    )
     stream_buffer_maxsize: PositiveInt = Field(
         default=4096, description="Events buffered per topic partition before fetching pauses."
     )

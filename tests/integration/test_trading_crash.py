@@ -1,0 +1,163 @@
+"""Crash safety: SIGKILL the trading worker at random points of a 240-order live session.
+
+The live trading worker runs the execution and the positions agents (and risk, and the records
+sink) in one process; order commands stream onto ``exec.orders`` while the worker is killed with
+SIGKILL at a random moment, started again, and killed again at another random moment. In the
+end the exchange (the simulator, counting create attempts by ``orderLinkId``) holds exactly one
+order per command, every one filled, and PostgreSQL holds the same orders, executions and
+positions as the exchange. The seed is printed; ``TRADESTREAM_CRASH_SEED`` replays a run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from tests.integration.test_trading_live import exchange_orders, exchange_size, live_env, sim
+from tests.support.trading_spine import rows
+from tests.support.waiting import eventually
+from tests.support.workers import LOGS
+from tradestream.cli.worker_process import WorkerProcess
+from tradestream.config.settings import Settings
+from tradestream.core.clock import now_ms
+from tradestream.core.orders import order_link_id_for
+from tradestream.schemas.orders import OrderType, PlaceOrder, Side
+from tradestream.simulator import BybitSimulator
+from tradestream.sinks.postgres import connect, schema_name
+from tradestream.streams import topics
+from tradestream.streams.admin import ensure_topics
+
+__all__ = ["sim"]  # the simulator fixture, shared with the live tests
+
+ORDERS = 240
+QTY = {"BTCUSDT": "0.001", "ETHUSDT": "0.01", "SOLUSDT": "0.1", "DOGEUSDT": "40"}
+RATE_PER_S = 24.0
+_STATE: dict[str, str] = {}
+
+
+@pytest.fixture
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """The test namespace's PostgreSQL schema."""
+    pool = await connect(settings)
+    yield pool
+    await pool.execute(f'DROP SCHEMA "{schema_name(settings)}" CASCADE')
+    await pool.close()
+
+
+def commands(rng: random.Random) -> list[PlaceOrder]:
+    """Market orders over four symbols, more buys than sells, so positions remain open."""
+    symbols = list(QTY)
+    return [
+        PlaceOrder(
+            command_id=f"crash-{i}",
+            strategy="crash",
+            signal_id=f"s{i}",
+            symbol=symbols[i % 4],
+            side=Side.BUY if rng.random() < 0.6 else Side.SELL,
+            order_type=OrderType.MARKET,
+            qty=Decimal(QTY[symbols[i % 4]]),
+            issued_at_ms=now_ms(),
+        )
+        for i in range(ORDERS)
+    ]
+
+
+async def stream(settings: Settings, orders: list[PlaceOrder]) -> None:
+    """Produce the commands at a steady pace, keyed by symbol."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        name = settings.scoped(topics.EXEC_ORDERS.name)
+        for command in orders:
+            await producer.send_and_wait(
+                name, command.model_dump_json().encode(), key=command.symbol.encode()
+            )
+            await asyncio.sleep(1 / RATE_PER_S)
+    finally:
+        await producer.stop()
+
+
+def worker(settings: Settings, sim: BybitSimulator, name: str, port: int) -> WorkerProcess:
+    env = {"TRADESTREAM_NAMESPACE": settings.namespace, "TRADESTREAM_PARTITIONS": "4",
+           **live_env(sim)}  # fmt: skip
+    return WorkerProcess(port, LOGS / f"test-crash-{settings.namespace}-{name}.log", env=env)
+
+
+async def crash_and_restart(proc: WorkerProcess, after_s: float) -> WorkerProcess:
+    """SIGKILL ``proc`` after ``after_s`` seconds and start a new one in its place."""
+    await asyncio.sleep(after_s)
+    await asyncio.to_thread(proc.kill)
+    again = WorkerProcess(proc.web_port, proc.log_path, env=proc.env)
+    again.start()
+    await again.wait_ready()
+    return again
+
+
+async def test_sigkilled_workers_send_each_order_once_and_the_records_equal_the_exchange(
+    settings: Settings, sim: BybitSimulator, pool: asyncpg.Pool, kafka_cleanup: None
+) -> None:
+    seed = int(os.environ.get("TRADESTREAM_CRASH_SEED", random.randrange(1 << 30)))
+    rng = random.Random(seed)
+    print(f"crash test seed {seed}")
+    await ensure_topics(settings)
+    orders = commands(rng)
+    procs = [worker(settings, sim, "a", settings.web_port)]
+    procs[0].start()
+    try:
+        await procs[0].wait_ready()
+        producing = asyncio.create_task(stream(settings, orders))
+        # Kill it at a random moment of the session, and again once it is back.
+        procs[0] = await crash_and_restart(procs[0], rng.uniform(0.5, 4.0))
+        procs[0] = await crash_and_restart(procs[0], rng.uniform(0.5, 3.0))
+        await producing
+
+        link_ids = {order_link_id_for(c) for c in orders}
+        held = await eventually(lambda: _all_orders_at(sim, link_ids), within=120)
+        attempts = held["createAttempts"]
+        assert {link: attempts.get(link, 0) for link in link_ids} == dict.fromkeys(link_ids, 1)
+        assert {o["orderStatus"] for o in held["list"]} == {"Filled"}
+
+        filled = (
+            f"SELECT count(*) AS n FROM orders WHERE status = 'filled' HAVING count(*) = {ORDERS}"  # noqa: S608
+        )
+        await eventually(lambda: rows(pool, filled), within=120)
+        await eventually(lambda: _positions_match(pool, sim), within=60)
+        executions = await rows(pool, "SELECT symbol, side, qty FROM executions")
+        assert _net(executions) == {s: exchange_size(sim, s) for s in QTY}
+        print(f"crash test: {ORDERS} orders, {sum(attempts.values())} create attempts, "
+              f"{len(executions)} executions, positions {_net(executions)}")  # fmt: skip
+    finally:
+        print(f"crash test state: {_STATE}")
+        for proc in procs:
+            await asyncio.to_thread(proc.stop)
+
+
+async def _all_orders_at(sim: BybitSimulator, link_ids: set[str]) -> dict[str, Any] | None:
+    held = await exchange_orders(sim)
+    mine = [o for o in held["list"] if o["orderLinkId"] in link_ids]
+    unfilled = [(o["orderLinkId"], o["orderStatus"]) for o in mine if o["orderStatus"] != "Filled"]
+    missing = sorted(link_ids - {o["orderLinkId"] for o in mine})
+    _STATE["exchange"] = f"{len(missing)} missing {missing[:5]}, unfilled {unfilled[:5]}"
+    return {**held, "list": mine} if not missing and not unfilled else None
+
+
+async def _positions_match(pool: asyncpg.Pool, sim: BybitSimulator) -> bool:
+    held = {r["symbol"]: r["size"] for r in await rows(pool, "SELECT * FROM positions")}
+    return all(held.get(s, Decimal(0)) == exchange_size(sim, s) for s in QTY)
+
+
+def _net(executions: list[dict[str, object]]) -> dict[str, Decimal]:
+    net: dict[str, Decimal] = defaultdict(Decimal)
+    for fill in executions:
+        qty = Decimal(str(fill["qty"]))
+        net[str(fill["symbol"])] += qty if fill["side"] == "Buy" else -qty
+    return {s: net.get(s, Decimal(0)) for s in QTY}
