@@ -50,13 +50,15 @@ def accepted(link_id: str, at: int) -> OrderAccepted:
 def test_an_order_open_at_the_exchange_that_we_never_sent_is_adopted_once_and_audited() -> None:
     flat = PositionState(symbol=SYMBOL)
     first = reconcile(snapshot(10_000, "manual-1"), flat, {}, None, confirm_after_ms=CONFIRM_MS)
-    assert first.adopted["manual-1"].external and first.adopted["manual-1"].adopted
+    assert first.adopted["manual-1"].external
+    assert first.adopted["manual-1"].adopted
     [audit] = first.corrections
     assert (audit.action, audit.subject, audit.before) == ("order_adopted", "manual-1", {})
     assert audit.after["external"] == "true"
     again = reconcile(snapshot(20_000, "manual-1"), flat, first.adopted, None,
                       confirm_after_ms=CONFIRM_MS)  # fmt: skip
-    assert again.adopted == {} and again.corrections == ()
+    assert again.adopted == {}
+    assert again.corrections == ()
 
 
 def test_a_pushed_order_we_did_not_submit_is_adopted_but_ours_is_not() -> None:
@@ -64,7 +66,8 @@ def test_a_pushed_order_we_did_not_submit_is_adopted_but_ours_is_not() -> None:
     track_order(known, OrderSubmitted(order_link_id="ours", symbol=SYMBOL, occurred_at_ms=1))
     track_order(known, accepted("ours", 2))
     track_order(known, accepted("theirs", 3))
-    assert not known["ours"].external and known["theirs"].external
+    assert not known["ours"].external
+    assert known["theirs"].external
     result = reconcile(snapshot(10_000, "ours", "theirs"), PositionState(symbol=SYMBOL), known,
                        None, confirm_after_ms=CONFIRM_MS)  # fmt: skip
     assert list(result.adopted) == ["theirs"]
@@ -84,19 +87,20 @@ def test_a_filled_or_ended_order_leaves_the_known_orders() -> None:
                        side=Side.BUY, exec_qty=Decimal(1), exec_price=Decimal(1),
                        exec_fee=Decimal(0), is_maker=False, cum_qty=Decimal(1),
                        avg_price=Decimal(1), leaves_qty=Decimal(0))  # fmt: skip
-    assert track_order(known, fill) and known == {}
+    assert track_order(known, fill)
+    assert known == {}
 
 
 def test_a_position_difference_is_corrected_only_when_seen_twice_apart() -> None:
     ours = long("0.01")
     first = reconcile(snapshot(10_000, size="0.03", entry="64000"), ours, {}, None,
                       confirm_after_ms=CONFIRM_MS)  # fmt: skip
-    assert first.position is None and first.mismatch == Mismatch(
-        Decimal("0.03"), Decimal("0.01"), 10_000
-    )
+    assert first.position is None
+    assert first.mismatch == Mismatch(Decimal("0.03"), Decimal("0.01"), 10_000)
     too_soon = reconcile(snapshot(12_000, size="0.03", entry="64000"), ours, {}, first.mismatch,
                          confirm_after_ms=CONFIRM_MS)  # fmt: skip
-    assert too_soon.position is None and too_soon.mismatch == first.mismatch
+    assert too_soon.position is None
+    assert too_soon.mismatch == first.mismatch
     confirmed = reconcile(snapshot(20_000, size="0.03", entry="64000"), ours, {},
                           first.mismatch, confirm_after_ms=CONFIRM_MS)  # fmt: skip
     assert confirmed.position is not None
@@ -115,16 +119,19 @@ def test_a_difference_that_changes_between_looks_is_not_corrected() -> None:
     first = reconcile(snapshot(10_000, size="0.02"), ours, {}, None, confirm_after_ms=CONFIRM_MS)
     moved = reconcile(snapshot(20_000, size="0.03"), ours, {}, first.mismatch,
                       confirm_after_ms=CONFIRM_MS)  # fmt: skip
-    assert moved.position is None and moved.mismatch is not None
+    assert moved.position is None
+    assert moved.mismatch is not None
     assert moved.mismatch.exchange_size == Decimal("0.03")
     agreed = reconcile(snapshot(30_000, size="0.01", entry="65000"), ours, {}, moved.mismatch,
                        confirm_after_ms=CONFIRM_MS)  # fmt: skip
-    assert agreed.position is None and agreed.mismatch is None
+    assert agreed.position is None
+    assert agreed.mismatch is None
 
 
 def test_a_position_the_exchange_no_longer_holds_is_closed_in_our_tables() -> None:
     ours = long("0.02")
     first = reconcile(snapshot(10_000), ours, {}, None, confirm_after_ms=CONFIRM_MS)
     closed = reconcile(snapshot(20_000), ours, {}, first.mismatch, confirm_after_ms=CONFIRM_MS)
-    assert closed.position is not None and not closed.position.is_open
+    assert closed.position is not None
+    assert not closed.position.is_open
     assert closed.position.realized_pnl == ours.realized_pnl
