@@ -11,7 +11,7 @@ import pytest
 from tradestream.config.settings import Settings
 from tradestream.core.orders import Order
 from tradestream.schemas.orders import Side
-from tradestream.sinks.postgres import OrderStore, connect, migrate, schema_name
+from tradestream.sinks.postgres import OrderStore, connect, migrate, migrations, schema_name
 
 
 @pytest.fixture
@@ -36,7 +36,9 @@ def make_order(clock: list[int]) -> Order:
 async def test_migrations_apply_once(pool: asyncpg.Pool) -> None:
     assert await migrate(pool) == []
     names = [r["name"] for r in await pool.fetch("SELECT name FROM schema_migrations")]
-    assert names == ["001_orders_audit.sql", "002_trading_records.sql"]
+    assert names == [name for name, _ in migrations()]
+    assert names[:4] == ["001_orders_audit.sql", "002_trading_records.sql", "003_kill_switch.sql",
+                         "004_reconciliation.sql"]  # fmt: skip
 
 
 async def test_order_lifecycle_is_stored_with_an_idempotent_audit_trail(
