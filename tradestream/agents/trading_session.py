@@ -141,6 +141,10 @@ class TradingSession:
                 await self.reconcile(set(known_symbols()))
             except (TradestreamError, OSError) as exc:
                 log.error("cannot reconcile with the exchange (%s): not trading", exc)
+            except Exception:
+                # An answer we cannot read must not end reconciliation for good: say so, and
+                # new entries stop once the last good pass is stale.
+                log.exception("reconciliation failed: not trading until it succeeds")
             await asyncio.sleep(settings.reconcile_interval_s)
 
     async def reconcile(self, known_symbols: set[str]) -> int:
