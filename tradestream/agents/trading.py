@@ -95,8 +95,16 @@ async def forward_reports() -> None:
 
 
 async def assess_signals(events: Any) -> None:
-    """Answer signals, follow the account and obey operators: ONE partition, in order."""
+    """Answer signals, follow the account and obey operators: ONE partition, in order.
+
+    One event at a time: a batched stream (``take_events``) here stalled the worker's streams
+    after a SIGKILL and restart (``tests/integration/test_trading_crash.py``), and a batch sets
+    no current event, which Faust's table writes need (``risk_state``: every position change
+    and trading-state event was dead-lettered, "Cannot modify table key from outside of stream
+    iteration"), so the risk path keeps per-event iteration and makes each event cheap instead.
+    """
     await session().instruments_loaded()  # sizing needs each symbol's lot step and tick
+    await app.maybe_start_producer()  # publish_outcome uses it as it is
     async for event in events.events():
         async with dead_letter_on_error(dead_letter_queue(), event.value, event.message.topic):
             outcome = risk_desk().on_message(event.message.topic, event.value, now_ms())

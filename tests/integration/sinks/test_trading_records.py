@@ -1,7 +1,8 @@
-"""Risk decisions, order events and position changes land in the real PostgreSQL exactly once."""
+"""Risk decisions, order events, positions and trading states land in real PostgreSQL once."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -11,7 +12,14 @@ import pytest
 from tradestream.config.settings import Settings
 from tradestream.schemas.account import PositionChanged
 from tradestream.schemas.orders import OrderAccepted, OrderFilled, OrderType, Side, TimeInForce
-from tradestream.schemas.trading import RiskDecision, TradingState
+from tradestream.schemas.trading import (
+    KillSwitchReset,
+    KillSwitchTrigger,
+    KillSwitchTripped,
+    RiskDecision,
+    TradingState,
+    TradingStateChanged,
+)
 from tradestream.sinks.postgres import connect, schema_name
 from tradestream.sinks.trading_records import TradingRecord, TradingRecords
 
@@ -89,3 +97,70 @@ async def test_a_session_lands_once_however_often_it_is_delivered(pool: asyncpg.
         "risk.approved", "risk.refused.max_open_positions", "order.order_accepted",
         "order.order_filled",
     ]  # fmt: skip
+
+
+def halt_episode() -> list[TradingRecord]:
+    """A switch to reducing, a manual trip that opens episode 1, and the reset that ends it."""
+    return [
+        TradingStateChanged(
+            episode=0, from_state=TradingState.ACTIVE, to_state=TradingState.REDUCING,
+            reason="maintenance at 10:00", actor="alice", changed_ts_ms=2_000,
+        ),
+        KillSwitchTripped(
+            episode=1, from_state=TradingState.REDUCING, to_state=TradingState.HALTED,
+            trigger=KillSwitchTrigger.MANUAL, reason="exchange incident", actor="alice",
+            changed_ts_ms=3_000,
+        ),
+        KillSwitchReset(
+            episode=1, from_state=TradingState.HALTED, to_state=TradingState.ACTIVE,
+            reason="incident over", actor="bob", changed_ts_ms=4_000,
+            baseline_equity=Decimal("9990.5"), baseline_ts_ms=4_000,
+        ),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "deliveries",
+    [
+        pytest.param([halt_episode(), halt_episode()], id="twice"),
+        pytest.param([list(reversed(halt_episode())), halt_episode()], id="reset-first"),
+    ],
+)
+async def test_a_halt_episode_and_its_state_changes_land_once(
+    pool: asyncpg.Pool, deliveries: list[list[TradingRecord]]
+) -> None:
+    records = TradingRecords(pool, actor="trading-records")
+    for batch in deliveries:
+        await records.land(batch)
+
+    episodes = [dict(r) for r in await pool.fetch("SELECT * FROM kill_switch_episodes")]
+    assert len(episodes) == 1
+    episode = episodes[0]
+    assert (episode["episode"], episode["trigger"], episode["reason"], episode["tripped_by"]) == (
+        1, "manual", "exchange incident", "alice",
+    )  # fmt: skip
+    assert (episode["from_state"], episode["tripped_ms"]) == ("reducing", 3_000)
+    assert (episode["reset_by"], episode["reset_reason"], episode["resume_state"]) == (
+        "bob", "incident over", "active",
+    )  # fmt: skip
+    assert (episode["reset_equity"], episode["reset_ms"]) == (Decimal("9990.5"), 4_000)
+    assert episode["reset_at"] > episode["tripped_at"]
+    changes = await pool.fetch(
+        "SELECT kind, from_state, to_state, trigger, actor FROM trading_state_changes"
+        " ORDER BY changed_ms"
+    )
+    assert [tuple(c) for c in changes] == [
+        ("trading_state_changed", "active", "reducing", None, "alice"),
+        ("kill_switch_tripped", "reducing", "halted", "manual", "alice"),
+        ("kill_switch_reset", "halted", "active", None, "bob"),
+    ]  # fmt: skip
+    audit = await pool.fetch("SELECT action, subject, actor, details FROM audit_log ORDER BY at_ms")
+    assert [(a["action"], a["subject"], a["actor"]) for a in audit] == [
+        ("trading_state.changed", "trading_state", "alice"),
+        ("killswitch.tripped", "ks-1", "alice"),
+        ("killswitch.reset", "ks-1", "bob"),
+    ]  # fmt: skip
+    assert json.loads(audit[1]["details"]) == {
+        "episode": "1", "from_state": "reducing", "to_state": "halted", "trigger": "manual",
+    }  # fmt: skip
+    assert json.loads(audit[2]["details"])["baseline_equity"] == "9990.5"

@@ -35,7 +35,7 @@ from tradestream.core.risk.proposal import (
     ProposedOrder,
     Refused,
     RiskContext,
-    build_context,
+    context_with,
 )
 from tradestream.core.risk.rules import (
     MaxGrossExposure,
@@ -281,9 +281,9 @@ class RiskEngine:
         entries = dict(self._entries)
         for position in account.open_positions:
             entries[position.symbol] = max(entries.get(position.symbol, 0), 1)
-        return build_context(
+        return context_with(
             account,
-            self._pending,
+            self._pending.totals(),
             entries=entries,
             trading_state=self.trading_state,
             now_ms=now_ms,

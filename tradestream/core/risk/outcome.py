@@ -59,6 +59,8 @@ class RiskOutcome:
 
     def with_halt(self, halt: RiskOutcome) -> RiskOutcome:
         """Return this outcome preceded by the events and commands of a trip."""
+        if not halt.events and not halt.commands:
+            return self
         return replace(
             self, events=halt.events + self.events, commands=halt.commands + self.commands
         )

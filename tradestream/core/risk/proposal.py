@@ -12,7 +12,7 @@ that two signals a moment apart cannot both take the last slot.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -47,11 +47,11 @@ class ProposedOrder:
     size_before: Decimal
     reduce_only: bool = False
     stop_loss: Decimal | None = None
+    size_after: Decimal = field(init=False)
+    """The symbol's signed size once the order filled (every rule asks: worked out once)."""
 
-    @property
-    def size_after(self) -> Decimal:
-        """Return the symbol's signed size once the order filled."""
-        return self.size_before + signed(self.side, self.qty)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "size_after", self.size_before + signed(self.side, self.qty))
 
     @property
     def opens(self) -> bool:
@@ -103,6 +103,8 @@ class RiskContext:
     """The account plus pending orders, valued per symbol, as the rules read it."""
 
     account: AccountState
+    equity: Decimal
+    """The account's equity (read by several rules: added up once)."""
     sizes: Mapping[str, Decimal]
     prices: Mapping[str, Decimal]
     stops: Mapping[str, Decimal]
@@ -110,11 +112,6 @@ class RiskContext:
     trading_state: TradingState
     now_ms: int
     assumed_stop_fraction: Decimal
-
-    @property
-    def equity(self) -> Decimal:
-        """Return the account's equity."""
-        return self.account.equity
 
     @property
     def open_count(self) -> int:
@@ -146,6 +143,29 @@ class RiskContext:
         return sum((self.symbol_risk(symbol) for symbol in self.sizes), _ZERO)
 
 
+@dataclass(frozen=True, slots=True)
+class PendingTotal:
+    """The pending orders of one symbol together: signed qty, first price, last stop given."""
+
+    qty: Decimal
+    price: Decimal
+    stop_loss: Decimal | None
+
+
+def pending_totals(pending: Iterable[PendingOrder]) -> dict[str, PendingTotal]:
+    """Add up pending orders per symbol, in the order the symbols first appear."""
+    totals: dict[str, PendingTotal] = {}
+    for order in pending:
+        qty = signed(order.side, order.qty)
+        known = totals.get(order.symbol)
+        if known is None:
+            totals[order.symbol] = PendingTotal(qty, order.price, order.stop_loss)
+        else:
+            stop = order.stop_loss if order.stop_loss is not None else known.stop_loss
+            totals[order.symbol] = PendingTotal(known.qty + qty, known.price, stop)
+    return totals
+
+
 def build_context(
     account: AccountState,
     pending: Iterable[PendingOrder],
@@ -156,17 +176,39 @@ def build_context(
     assumed_stop_fraction: Decimal,
 ) -> RiskContext:
     """Merge the account's open positions with the pending orders into one view."""
-    sizes = {p.symbol: p.size for p in account.open_positions}
-    prices = {p.symbol: p.mark_price for p in account.open_positions}
-    stops = {p.symbol: p.stop_loss for p in account.open_positions if p.stop_loss is not None}
-    for order in pending:
-        sizes[order.symbol] = sizes.get(order.symbol, _ZERO) + signed(order.side, order.qty)
-        prices.setdefault(order.symbol, order.price)
-        if order.stop_loss is not None:
-            stops[order.symbol] = order.stop_loss
+    return context_with(
+        account,
+        pending_totals(pending),
+        entries=entries,
+        trading_state=trading_state,
+        now_ms=now_ms,
+        assumed_stop_fraction=assumed_stop_fraction,
+    )
+
+
+def context_with(
+    account: AccountState,
+    pending: Mapping[str, PendingTotal],
+    *,
+    entries: Mapping[str, int],
+    trading_state: TradingState,
+    now_ms: int,
+    assumed_stop_fraction: Decimal,
+) -> RiskContext:
+    """Merge the account's open positions with the pending orders added up per symbol."""
+    held = account.open_positions
+    sizes = {p.symbol: p.size for p in held}
+    prices = {p.symbol: p.mark_price for p in held}
+    stops = {p.symbol: p.stop_loss for p in held if p.stop_loss is not None}
+    for symbol, total in pending.items():
+        sizes[symbol] = sizes.get(symbol, _ZERO) + total.qty
+        prices.setdefault(symbol, total.price)
+        if total.stop_loss is not None:
+            stops[symbol] = total.stop_loss
     open_sizes = {symbol: size for symbol, size in sizes.items() if size != 0}
     return RiskContext(
         account=account,
+        equity=account.equity,
         sizes=MappingProxyType(open_sizes),
         prices=MappingProxyType(prices),
         stops=MappingProxyType(stops),

@@ -169,6 +169,7 @@ class OrdersPerMinute:
         self.limit = limit
         self.window_ms = window_ms
         self._approved_ms: deque[int] = deque()
+        self._in_order = True  # approval times never went back: all are <= the newest
 
     def check(self, order: ProposedOrder, context: RiskContext) -> Refused | None:
         """Count approvals in the sliding window ending now."""
@@ -179,10 +180,18 @@ class OrdersPerMinute:
 
     def count(self, now_ms: int) -> int:
         """Return how many approvals fall in ``(now_ms - window, now_ms]``."""
-        while self._approved_ms and self._approved_ms[0] <= now_ms - self.window_ms:
-            self._approved_ms.popleft()
-        return sum(1 for at in self._approved_ms if at <= now_ms)
+        approved = self._approved_ms
+        while approved and approved[0] <= now_ms - self.window_ms:
+            approved.popleft()
+        if not approved:
+            self._in_order = True
+            return 0
+        if self._in_order and approved[-1] <= now_ms:
+            return len(approved)
+        return sum(1 for at in approved if at <= now_ms)
 
     def record(self, now_ms: int) -> None:
         """Count one approved order at ``now_ms``."""
+        if self._approved_ms and now_ms < self._approved_ms[-1]:
+            self._in_order = False  # the clock went back: count one by one until empty
         self._approved_ms.append(now_ms)

@@ -26,6 +26,33 @@ def test_an_order_stops_counting_once_the_account_size_moved(pending: PendingOrd
     assert pending.symbols() == {"ETHUSDT"}
 
 
+def test_an_order_stops_counting_when_the_size_moves_after_a_look_that_kept_it(
+    pending: PendingOrders,
+) -> None:
+    pending.refresh(account(position("ETHUSDT", "2")), T0 + 1)
+    pending.refresh(account(position("ETHUSDT", "2")), T0 + 2)
+    assert len(pending) == 2
+
+    pending.refresh(account(position("ETHUSDT", "3")), T0 + 3)
+    assert [p.order_link_id for p in pending] == ["a"]
+
+
+def test_the_totals_add_up_each_symbol_and_follow_every_change(pending: PendingOrders) -> None:
+    pending.add(pending_order("BTCUSDT", qty=2, price=120, stop=90, link_id="c", ts=T0))
+    pending.add(pending_order("BTCUSDT", Side.SELL, qty=1, price=130, link_id="d", ts=T0))
+
+    btc = pending.totals()["BTCUSDT"]
+    assert (btc.qty, btc.price, btc.stop_loss) == (Decimal(2), Decimal(100), Decimal(90))
+    assert list(pending.totals()) == ["BTCUSDT", "ETHUSDT"]
+    pending.release("a")
+    pending.release("c")
+    assert pending.totals()["BTCUSDT"].qty == Decimal(-1)
+    pending.refresh(account(), T0 + 1)  # ETH's account size moved from 2 to 0
+    assert list(pending.totals()) == ["BTCUSDT"]
+    pending.clear()
+    assert pending.totals() == {}
+
+
 def test_an_order_expires_after_the_ttl(pending: PendingOrders) -> None:
     still = account(position("ETHUSDT", "2"))
 

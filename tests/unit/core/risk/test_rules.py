@@ -184,3 +184,15 @@ def test_orders_per_minute_is_a_sliding_window_on_the_injected_time() -> None:
     assert rule.check(CLOSE_BTC, context(now=T0 + 2_000)) is None
     assert rule.check(proposed(), context(now=T0 + 60_000)) is None
     assert rule.count(T0 + 61_000) == 0
+
+
+def test_orders_per_minute_counts_only_approvals_up_to_now_when_the_clock_went_back() -> None:
+    rule = OrdersPerMinute(5)
+    rule.record(T0 + 5_000)
+    rule.record(T0 + 1_000)  # the clock went back
+
+    assert rule.count(T0 + 2_000) == 1  # the later approval is not counted before its time
+    assert rule.count(T0 + 5_000) == 2
+    assert rule.count(T0 + 66_000) == 0
+    rule.record(T0 + 66_000)
+    assert rule.count(T0 + 66_000) == 1
