@@ -5,14 +5,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
 import pytest
 from redis.asyncio import Redis
 
+from tests.support.recordings import ALL_TOPICS
 from tests.support.workers import running_worker
 from tradestream.cli.demo import free_port
 from tradestream.cli.worker_process import WorkerProcess
 from tradestream.config.settings import Settings
+from tradestream.simulator import BybitSimulator, ReplaySourceConfig, SimulatorConfig
 from tradestream.sinks.clickhouse import ClickHouseSink
+from tradestream.sinks.postgres import connect, schema_name
 from tradestream.streams.admin import delete_namespace_topics
 
 
@@ -62,3 +66,25 @@ async def worker(
     """A real ``tradestream worker`` process on the test namespace."""
     async with running_worker(settings) as proc:
         yield proc
+
+
+@pytest.fixture
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """The test namespace's PostgreSQL schema (migrated), dropped afterwards."""
+    pool = await connect(settings)
+    yield pool
+    await pool.execute(f'DROP SCHEMA "{schema_name(settings)}" CASCADE')
+    await pool.close()
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[BybitSimulator]:
+    """A Bybit simulator that replayed the recording once: every book ready and still."""
+    source = ReplaySourceConfig(recording=(ALL_TOPICS,), speed=0.0, loops=1)
+    simulator = BybitSimulator(SimulatorConfig(port=0, source=source))
+    await simulator.start()
+    try:
+        await simulator.source_done()
+        yield simulator
+    finally:
+        await simulator.stop()

@@ -10,50 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import asyncpg
-import pytest
 from pybit.unified_trading import HTTP
 
 from tests.support.trading_spine import rows, tradestream
 from tests.support.waiting import eventually
 from tests.support.workers import running_worker
 from tradestream.config.settings import Settings
-from tradestream.simulator import BybitSimulator, ReplaySourceConfig, SimulatorConfig
-from tradestream.sinks.postgres import connect, schema_name
+from tradestream.simulator import BybitSimulator
 from tradestream.streams.admin import ensure_topics
-
-RECORDING = (
-    Path(__file__).resolve().parents[1]
-    / "fixtures/bybit/BTCUSDT-ETHUSDT-SOLUSDT-DOGEUSDT_2026-08-09_linear_all_topics.ndjson.gz"
-)
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[BybitSimulator]:
-    """A simulator whose books are the recording's last state, still."""
-    source = ReplaySourceConfig(recording=(RECORDING,), speed=0.0, loops=1)
-    simulator = BybitSimulator(SimulatorConfig(port=0, source=source))
-    await simulator.start()
-    try:
-        await simulator.source_done()
-        yield simulator
-    finally:
-        await simulator.stop()
-
-
-@pytest.fixture
-async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    """The test namespace's PostgreSQL schema."""
-    pool = await connect(settings)
-    yield pool
-    await pool.execute(f'DROP SCHEMA "{schema_name(settings)}" CASCADE')
-    await pool.close()
 
 
 def live_env(sim: BybitSimulator) -> dict[str, str]:

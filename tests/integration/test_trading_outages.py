@@ -30,7 +30,6 @@ from tests.support.workers import running_worker
 from tradestream.cli.worker_process import WorkerProcess
 from tradestream.config.settings import Settings
 from tradestream.sinks.dead_letters import RedisDeadLetterQueue
-from tradestream.sinks.postgres import connect, schema_name
 from tradestream.streams import topics
 from tradestream.streams.admin import ensure_topics
 
@@ -41,15 +40,6 @@ ETH_ROWS = """
     UNION ALL SELECT 'order_events' FROM order_events WHERE symbol = 'ETHUSDT'
     UNION ALL SELECT 'positions' FROM positions WHERE symbol = 'ETHUSDT'
 """
-
-
-@pytest.fixture
-async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    """The test namespace's PostgreSQL schema, reached directly (never through a proxy)."""
-    pool = await connect(settings)
-    yield pool
-    await pool.execute(f'DROP SCHEMA "{schema_name(settings)}" CASCADE')
-    await pool.close()
 
 
 @pytest.fixture

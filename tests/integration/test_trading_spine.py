@@ -20,7 +20,6 @@ from tests.support.waiting import eventually
 from tests.support.workers import running_worker
 from tradestream.cli.worker_process import WorkerProcess
 from tradestream.config.settings import Settings
-from tradestream.sinks.postgres import connect, schema_name
 from tradestream.streams.admin import ensure_topics
 
 
@@ -30,15 +29,6 @@ async def trading_worker(settings: Settings, kafka_cleanup: None) -> AsyncIterat
     await ensure_topics(settings)
     async with running_worker(settings, TRADESTREAM_ROLES="trading") as proc:
         yield proc
-
-
-@pytest.fixture
-async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    """The test namespace's PostgreSQL schema (the records agent migrates it too)."""
-    pool = await connect(settings)
-    yield pool
-    await pool.execute(f'DROP SCHEMA "{schema_name(settings)}" CASCADE')
-    await pool.close()
 
 
 async def test_a_manual_signal_becomes_a_filled_order_and_a_position_in_postgres(

@@ -25,26 +25,13 @@ from tradestream.exchange.bybit import BybitConfig, BybitExchange
 from tradestream.exchange.idempotency import IdempotencyStore
 from tradestream.exchange.order_gateway import OrderGateway, OrderGatewayConfig
 from tradestream.schemas.orders import OrderType, PlaceOrder, Side
-from tradestream.simulator import BybitSimulator, ReplaySourceConfig, SimulatorConfig
+from tradestream.simulator import BybitSimulator
 
 RECORDING = (
     Path(__file__).resolve().parents[2]
     / "fixtures/bybit/BTCUSDT-ETHUSDT-SOLUSDT-DOGEUSDT_2026-08-09_linear_all_topics.ndjson.gz"
 )
 SYMBOL = "BTCUSDT"
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[BybitSimulator]:
-    """A simulator that replayed its recording once, so every book is ready and still."""
-    source = ReplaySourceConfig(recording=(RECORDING,), speed=0.0, loops=1)
-    simulator = BybitSimulator(SimulatorConfig(port=0, source=source))
-    await simulator.start()
-    try:
-        await simulator.source_done()
-        yield simulator
-    finally:
-        await simulator.stop()
 
 
 @pytest.fixture

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import asyncpg
-import pytest
 
-from tradestream.config.settings import Settings
 from tradestream.core.orders import Order
 from tradestream.schemas.orders import Side
-from tradestream.sinks.postgres import OrderStore, connect, migrate, migrations, schema_name
-
-
-@pytest.fixture
-async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    pool = await connect(settings)
-    yield pool
-    await pool.execute(f'DROP SCHEMA "{schema_name(settings)}" CASCADE')
-    await pool.close()
+from tradestream.sinks.postgres import OrderStore, migrate, migrations
 
 
 def make_order(clock: list[int]) -> Order:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import asyncpg
 import pytest
 
-from tradestream.config.settings import Settings
 from tradestream.schemas.account import PositionChanged
 from tradestream.schemas.orders import OrderAccepted, OrderFilled, OrderType, Side, TimeInForce
 from tradestream.schemas.trading import (
@@ -20,18 +18,9 @@ from tradestream.schemas.trading import (
     TradingState,
     TradingStateChanged,
 )
-from tradestream.sinks.postgres import connect, schema_name
 from tradestream.sinks.trading_records import TradingRecord, TradingRecords
 
 LINK = "manual-BTCUSDT-abc"
-
-
-@pytest.fixture
-async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    pool = await connect(settings)
-    yield pool
-    await pool.execute(f'DROP SCHEMA "{schema_name(settings)}" CASCADE')
-    await pool.close()
 
 
 def session() -> list[TradingRecord]:
