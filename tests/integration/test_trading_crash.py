@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import pytest
 from aiokafka import AIOKafkaProducer
 
 from tests.integration.test_trading_live import exchange_orders, exchange_size, live_env
