@@ -35,7 +35,6 @@ from tradestream.core.resilience import (
     CircuitBreaker,
     RateLimitRegistry,
     RetryPolicy,
-    RetryPolicyConfig,
 )
 from tradestream.exchange.base import Exchange
 from tradestream.exchange.bybit import BybitConfig, BybitExchange
@@ -199,14 +198,16 @@ class TradingSession:
 def desk() -> ExecutionDesk:
     """Return the worker's execution desk over its venue, idempotent through Redis."""
     redis = Redis.from_url(settings.redis_url.get_secret_value())
+    config = PipelineConfig.load(settings.config_dir).execution
     gateway = OrderGateway(
         venue(),
         IdempotencyStore(redis, settings.scoped("tradestream", sep=":") + ":"),
-        limits=RateLimitRegistry(),
-        breaker=CircuitBreaker(),
-        retry=RetryPolicy(RetryPolicyConfig(), random.Random()),  # noqa: S311 - jitter
+        limits=RateLimitRegistry(config.rate_limits),
+        breaker=CircuitBreaker(config.circuit_breaker),
+        retry=RetryPolicy(config.retry, random.Random()),  # noqa: S311 - jitter
         clock=time.monotonic,
         ms_clock=now_ms,
+        config=config.gateway,
     )
     return ExecutionDesk(venue(), gateway, now_ms)
 

@@ -1,4 +1,4 @@
-"""YAML configuration under ``config/``: symbols, strategies and risk limits.
+"""YAML configuration under ``config/``: symbols, strategies, risk limits and execution.
 
 Each file is validated into a frozen model at start; a bad file stops the process with the file
 name and the offending field instead of surfacing later as a trading error. The risk file's model,
@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from tradestream.core.risk.config import RiskConfig
+from tradestream.exchange.execution_config import ExecutionConfig
 
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}USDT$")
 
@@ -112,12 +113,18 @@ def load_yaml(path: Path, model: type[M]) -> M:
         raise ConfigFileError(f"{path}: {details}") from exc
 
 
+def _optional(path: Path, model: type[M]) -> M:
+    """Read ``path`` like ``load_yaml``, or return the model's defaults when there is no file."""
+    return load_yaml(path, model) if path.exists() else model()
+
+
 class PipelineConfig(BaseModel, frozen=True, extra="forbid"):
     """Everything under ``config/``, validated together at start."""
 
     symbols: SymbolsConfig
     strategies: StrategiesConfig
     risk: RiskConfig
+    execution: ExecutionConfig = ExecutionConfig()
 
     @classmethod
     def load(cls, config_dir: Path) -> PipelineConfig:
@@ -126,4 +133,5 @@ class PipelineConfig(BaseModel, frozen=True, extra="forbid"):
             symbols=load_yaml(config_dir / "symbols.yaml", SymbolsConfig),
             strategies=load_yaml(config_dir / "strategies.yaml", StrategiesConfig),
             risk=load_yaml(config_dir / "risk.yaml", RiskConfig),
+            execution=_optional(config_dir / "execution.yaml", ExecutionConfig),
         )

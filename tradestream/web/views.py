@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from tradestream.agents import diagnostics
 from tradestream.agents.market_worker import books, books_lock
 from tradestream.app import app
 from tradestream.core.clock import now_ms
@@ -62,3 +64,9 @@ async def feature_names(web: Any, request: Any) -> Any:
 async def metrics(web: Any, request: Any) -> Any:
     """Expose Prometheus metrics."""
     return web.bytes(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@app.page("/diagnostics/")
+async def show_diagnostics(web: Any, request: Any) -> Any:
+    """Say, as text, where each task of this worker waits and how far each partition has got."""
+    return web.text(diagnostics.report(app, asyncio.get_running_loop()))

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from tradestream.config.files import ConfigFileError, PipelineConfig, SymbolsConfig, load_yaml
 from tradestream.config.settings import Settings
+from tradestream.exchange.execution_config import ExecutionConfig
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -62,6 +63,19 @@ def test_invalid_symbol_files_name_file_and_field(tmp_path: Path, text: str, fra
     with pytest.raises(ConfigFileError, match=r"symbols\.yaml") as info:
         load_yaml(path, SymbolsConfig)
     assert fragment in str(info.value)
+
+
+def test_execution_file_is_optional_and_validated(tmp_path: Path) -> None:
+    for name in ("symbols.yaml", "strategies.yaml", "risk.yaml"):
+        (tmp_path / name).write_text((ROOT / "config" / name).read_text())
+    assert PipelineConfig.load(tmp_path).execution == ExecutionConfig()
+    (tmp_path / "execution.yaml").write_text(
+        "rate_limits: {order_create: {rate_per_s: 40, burst: 40}}"
+    )
+    assert PipelineConfig.load(tmp_path).execution.rate_limits.order_create.rate_per_s == 40
+    (tmp_path / "execution.yaml").write_text("gateway: {duplicate_wait_s: 0}")
+    with pytest.raises(ConfigFileError, match=r"execution\.yaml: gateway\.duplicate_wait_s"):
+        PipelineConfig.load(tmp_path)
 
 
 def test_missing_file_is_reported(tmp_path: Path) -> None:
