@@ -2,8 +2,8 @@
 
 ```
 sig.signals ─┐
-account.events ─┼─▶ assess_signals (ONE partition: RiskEngine) ──▶ risk.decisions, exec.orders
-ops.control ─┘                                                      account.events (kill switch)
+account.events ─┼─▶ RiskLoop (ONE partition each: RiskDesk) ──▶ risk.decisions, exec.orders,
+ops.control ─┘     (librdkafka, agents/risk_loop.py)           account.events, risk.state
 exec.orders ──▶ execute_orders (per symbol: ExecutionDesk → paper | Bybit) ──▶ exec.reports
 md.book.top ──▶ follow_book_tops (paper fills, position marks) ──▶ exec.reports, account.events
 exec.reports ─┬▶ track_positions (per symbol: Portfolio, positions_by_symbol) ──▶ account.events
@@ -28,23 +28,22 @@ from typing import Any
 
 from tradestream.agents.boundary import dead_letter_on_error, until_done
 from tradestream.agents.resources import dead_letter_queue
+from tradestream.agents.risk_loop import RiskLoop, risk_consumer
 from tradestream.agents.trading_desk import (
     account_topic,
     book_tops_channel,
     exec_orders_topic,
     positions,
-    publish_outcome,
-    risk_channel,
-    risk_desk,
     send_json,
 )
 from tradestream.agents.trading_positions import positions_channel, track_positions
 from tradestream.agents.trading_records import record_trading, records_channel
 from tradestream.agents.trading_session import desk, publish_reports, session
-from tradestream.app import app
+from tradestream.app import app, settings
 from tradestream.core.clock import now_ms
 from tradestream.schemas.market import book_top_decoder
 from tradestream.schemas.orders import PlaceOrder, order_command_adapter
+from tradestream.streams.rdkafka import Outputs
 from tradestream.tables.trading import positions_by_symbol
 
 log = logging.getLogger(__name__)
@@ -94,22 +93,16 @@ async def forward_reports() -> None:
     await session().forward()
 
 
-async def assess_signals(events: Any) -> None:
-    """Answer signals, follow the account and obey operators: ONE partition, in order.
-
-    One event at a time: a batched stream (``take_events``) here stalled the worker's streams
-    after a SIGKILL and restart (``tests/integration/test_trading_crash.py``), and a batch sets
-    no current event, which Faust's table writes need (``risk_state``: every position change
-    and trading-state event was dead-lettered, "Cannot modify table key from outside of stream
-    iteration"), so the risk path keeps per-event iteration and makes each event cheap instead.
-    """
+async def run_risk_loop() -> None:
+    """Start the risk agent (``agents/risk_loop.py``) once instrument rules are known."""
     await session().instruments_loaded()  # sizing needs each symbol's lot step and tick
-    await app.maybe_start_producer()  # publish_outcome uses it as it is
-    async for event in events.events():
-        async with dead_letter_on_error(dead_letter_queue(), event.value, event.message.topic):
-            outcome = risk_desk().on_message(event.message.topic, event.value, now_ms())
-            if outcome is not None:
-                await publish_outcome(outcome)
+    loop = RiskLoop(
+        settings,
+        consumer=risk_consumer(settings),
+        outputs=Outputs.connect(settings),
+        dlq=dead_letter_queue(),
+    )
+    await app.add_runtime_dependency(loop)
 
 
 def register() -> None:
@@ -117,7 +110,7 @@ def register() -> None:
     app.agent(exec_orders_topic, name="execute_orders")(execute_orders)
     app.agent(book_tops_channel, name="follow_book_tops")(follow_book_tops)
     app.agent(positions_channel, name="track_positions")(track_positions)
-    app.agent(risk_channel, name="assess_signals")(assess_signals)
     app.agent(records_channel, name="record_trading")(record_trading)
     app.task(run_session)
+    app.task(run_risk_loop)
     app.task(forward_reports)

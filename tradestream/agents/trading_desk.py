@@ -3,23 +3,23 @@
 ``RiskDesk`` drives the pure ``RiskEngine`` for the risk agent: it decodes each message of its
 one-partition stream (a signal, an account event, an operator command), keeps the engine's
 replica of the account (``Portfolio``, fed the ``PositionChanged`` events the positions agent
-publishes) and persists what must survive a restart in ``risk_state`` (the last trading-state
+publishes) and persists what must survive a restart in its ``RiskState`` (the last trading-state
 event: a restarted worker comes back halted if it was halted; every position of the replica).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
+from collections.abc import Iterable
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from tradestream.agents.channels import source_topics
 from tradestream.agents.trading_session import session
-from tradestream.app import app, settings
+from tradestream.app import settings
 from tradestream.config.files import PipelineConfig
 from tradestream.core.errors import BadInputError
 from tradestream.core.portfolio.equity import trading_day_start
@@ -36,7 +36,6 @@ from tradestream.schemas.trading import (
     trading_state_event_adapter,
 )
 from tradestream.streams import topics
-from tradestream.tables.trading import risk_state
 
 log = logging.getLogger(__name__)
 _TRADING_STATE_KEY = "trading_state"
@@ -50,11 +49,8 @@ exec_orders_topic = source_topics(topics.EXEC_ORDERS)
 exec_reports_topic = source_topics(topics.EXEC_REPORTS)
 account_topic = source_topics(topics.ACCOUNT_EVENTS)
 book_tops_channel = source_topics(topics.BOOK_TOP)
-risk_channel = source_topics(topics.SIGNALS, topics.ACCOUNT_EVENTS, topics.OPS_CONTROL)
 SIGNALS_NAME = settings.scoped(topics.SIGNALS.name)
 ACCOUNT_NAME = settings.scoped(topics.ACCOUNT_EVENTS.name)
-DECISIONS_NAME = settings.scoped(topics.RISK_DECISIONS.name)
-EXEC_ORDERS_NAME = settings.scoped(topics.EXEC_ORDERS.name)
 
 
 async def send_json(topic: Any, key: str, value: BaseModel) -> None:
@@ -62,42 +58,21 @@ async def send_json(topic: Any, key: str, value: BaseModel) -> None:
     await topic.send(key=key.encode(), value=value.model_dump_json().encode())
 
 
-async def publish_outcome(outcome: RiskOutcome) -> None:
-    """Publish a risk outcome: the decision, kill-switch events, then the orders, in order.
+class RiskState(Protocol):
+    """Where the desk keeps what it must not forget: a mapping whose writes are durable."""
 
-    Straight to the app's (started) producer, not through ``Topic.send``: that asks for the
-    producer through ``maybe_start_producer``, which yields to the event loop three times per
-    record (so the producer's sender shipped nearly every record in a request of its own), and it
-    adds a future, callbacks and sensors per record (``bench/risk_agent.py``). Nothing here yields:
-    what is published until the agent next waits goes out together. The guarantees are the same:
-    records of one partition keep their order, and Faust flushes this producer before it commits
-    the offsets of the events that caused them.
-    """
-    producer = app.producer
-    if outcome.decision is not None and not outcome.duplicate:
-        await _produce(producer, DECISIONS_NAME, outcome.decision.symbol, outcome.decision)
-    for event in outcome.events:
-        await _produce(producer, ACCOUNT_NAME, "account", event)
-    for command in outcome.all_commands():
-        await _produce(producer, EXEC_ORDERS_NAME, command.symbol, command)
+    def get(self, key: str, default: Any = None) -> Any: ...
 
+    def items(self) -> Iterable[tuple[str, Any]]: ...
 
-async def _produce(producer: Any, topic: str, key: str, value: BaseModel) -> None:
-    sent = await producer.send(
-        topic, key.encode(), value.model_dump_json().encode(), None, None, None
-    )
-    sent.add_done_callback(_report_undelivered)
-
-
-def _report_undelivered(sent: asyncio.Future[Any]) -> None:
-    if not sent.cancelled() and sent.exception() is not None:
-        log.error("a risk output was not delivered: %r", sent.exception())
+    def __setitem__(self, key: str, value: Any) -> None: ...
 
 
 class RiskDesk:
-    """Feed the risk engine from its stream and keep what it must not forget in ``risk_state``."""
+    """Feed the risk engine from its stream and keep what it must not forget in ``state``."""
 
-    def __init__(self) -> None:
+    def __init__(self, state: RiskState | None = None) -> None:
+        self._store: RiskState = state if state is not None else {}
         config = risk_config()
         self.config = config
         self.engine: RiskEngine | None = None
@@ -155,7 +130,7 @@ class RiskDesk:
             state = PositionState.model_validate(change.model_dump(exclude={"kind", "cause"}))
             if self.replica.apply_position(state):
                 self._state = None
-                risk_state[_POSITION_PREFIX + change.symbol] = state.model_dump(mode="json")
+                self._store[_POSITION_PREFIX + change.symbol] = state.model_dump(mode="json")
             return self._remembered(engine.on_account(self.account(now), now))
         if kind in ORDER_ENDS:
             engine.release(json.loads(raw)["order_link_id"])
@@ -163,16 +138,16 @@ class RiskDesk:
 
     def _remembered(self, outcome: RiskOutcome) -> RiskOutcome:
         for event in outcome.events:
-            risk_state[_TRADING_STATE_KEY] = event.model_dump(mode="json")
+            self._store[_TRADING_STATE_KEY] = event.model_dump(mode="json")
         return outcome
 
-    # Built on the first message, once the table is recovered: a restart keeps the halt.
+    # Built on the first message, once the state is restored: a restart keeps the halt.
     def _engine(self) -> RiskEngine:
         if self.engine is None:
-            last = risk_state.get(_TRADING_STATE_KEY)
+            last = self._store.get(_TRADING_STATE_KEY)
             event = trading_state_event_adapter.validate_python(last) if last else None
             self.engine = RiskEngine(self.config, kill_switch=KillSwitch.restore(event))
-            for key, value in list(risk_state.items()):
+            for key, value in list(self._store.items()):
                 if key.startswith(_POSITION_PREFIX):
                     self.replica.apply_position(PositionState.model_validate(value))
             self._state = None
@@ -190,9 +165,3 @@ def positions() -> Portfolio:
     """Return the positions side's portfolio (the symbols of this worker's partitions)."""
     config = risk_config()
     return Portfolio(settings.paper_balance_usdt, day_start_hour_utc=config.daily_reset_hour_utc)
-
-
-@cache
-def risk_desk() -> RiskDesk:
-    """Return the worker's risk desk."""
-    return RiskDesk()

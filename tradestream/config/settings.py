@@ -252,6 +252,11 @@ class Settings(BaseSettings):
         return f"{self.group_id}.market"
 
     @property
+    def risk_group_id(self) -> str:
+        """Name the risk loop's consumer group (its own: one member holds the account's inputs)."""
+        return f"{self.group_id}.risk"
+
+    @property
     def faust_app_id(self) -> str:
         """Name the Faust app of this worker's roles.
 

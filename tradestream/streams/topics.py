@@ -80,6 +80,15 @@ ACCOUNT_EVENTS = TopicSpec(
     retention_ms=30 * _DAY_MS,
     single_partition=True,
 )
+RISK_STATE = TopicSpec(
+    "risk.state",
+    "state key",
+    "what the risk agent must not forget across a restart: the last trading-state event "
+    "(key trading_state) and its replica of each position (key position:<symbol>), as JSON",
+    retention_ms=None,
+    compacted=True,
+    single_partition=True,
+)
 OPS_CONTROL = TopicSpec("ops.control", "symbol or *", "control command JSON", single_partition=True)
 OPS_CONFIG = TopicSpec(
     "ops.config", "config key", "config JSON", compacted=True, single_partition=True
@@ -98,6 +107,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     EXEC_REPORTS,
     EXEC_RECONCILE,
     RISK_DECISIONS,
+    RISK_STATE,
     ACCOUNT_EVENTS,
     OPS_CONTROL,
     OPS_CONFIG,
@@ -120,6 +130,9 @@ TRADING_INPUTS: tuple[TopicSpec, ...] = (
     ACCOUNT_EVENTS,
 )
 """Topics the trading agents consume, in the trading app's group (``Settings.faust_app_id``)."""
+
+RISK_INPUTS: tuple[TopicSpec, ...] = (SIGNALS, ACCOUNT_EVENTS, OPS_CONTROL)
+"""Topics the risk loop consumes, one partition each, in its own group (``risk_group_id``)."""
 
 RAW_TOPIC_BY_PREFIX: dict[str, TopicSpec] = {
     "orderbook": ORDERBOOK_RAW,
