@@ -1,4 +1,4 @@
-"""YAML configuration under ``config/``: symbols, strategies, risk limits and execution.
+"""YAML configuration under ``config/``: symbols, strategies, risk, execution and protection.
 
 Each file is validated into a frozen model at start; a bad file stops the process with the file
 name and the offending field instead of surfacing later as a trading error. The risk file's model,
@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from tradestream.core.protection.config import ProtectionConfig
 from tradestream.core.risk.config import RiskConfig
 from tradestream.exchange.execution_config import ExecutionConfig
 
@@ -125,6 +126,7 @@ class PipelineConfig(BaseModel, frozen=True, extra="forbid"):
     strategies: StrategiesConfig
     risk: RiskConfig
     execution: ExecutionConfig = ExecutionConfig()
+    protection: ProtectionConfig = ProtectionConfig()
 
     @classmethod
     def load(cls, config_dir: Path) -> PipelineConfig:
@@ -134,4 +136,5 @@ class PipelineConfig(BaseModel, frozen=True, extra="forbid"):
             strategies=load_yaml(config_dir / "strategies.yaml", StrategiesConfig),
             risk=load_yaml(config_dir / "risk.yaml", RiskConfig),
             execution=_optional(config_dir / "execution.yaml", ExecutionConfig),
+            protection=_optional(config_dir / "protection.yaml", ProtectionConfig),
         )
