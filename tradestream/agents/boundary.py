@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import TypeVar
 
+from tradestream.agents.stall_watch import busy
 from tradestream.core.errors import HaltError, RetryableError
 from tradestream.sinks.dead_letters import DeadLetter, DeadLetterQueue
 from tradestream.web import metrics
@@ -40,12 +41,13 @@ async def dead_letter_on_error(
     dlq: DeadLetterQueue, raw: bytes, source: str
 ) -> AsyncIterator[None]:
     """Run one event's processing; dead-letter it if it fails for any reason but a halt."""
-    try:
-        yield
-    except HaltError:
-        raise
-    except Exception as exc:
-        await keep_dead_letter(dlq, dead_letter_for(raw, source, exc))
+    async with busy():
+        try:
+            yield
+        except HaltError:
+            raise
+        except Exception as exc:
+            await keep_dead_letter(dlq, dead_letter_for(raw, source, exc))
 
 
 async def until_done(

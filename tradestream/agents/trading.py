@@ -26,6 +26,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from tradestream.agents import stall_watch
 from tradestream.agents.boundary import dead_letter_on_error, until_done
 from tradestream.agents.resources import dead_letter_queue
 from tradestream.agents.risk_loop import RiskLoop, risk_consumer
@@ -105,6 +106,16 @@ async def run_risk_loop() -> None:
     await app.add_runtime_dependency(loop)
 
 
+async def watch_for_stalls() -> None:
+    """Exit for a restart if Faust stops feeding an input partition (``agents/stall_watch.py``)."""
+    if settings.stall_exit_after_s > 0:
+        await stall_watch.watch(
+            app,
+            interval_s=settings.stall_check_interval_s,
+            stall_after_s=settings.stall_exit_after_s,
+        )
+
+
 def register() -> None:
     """Add the trading agents to the app (the ``trading`` role, in a worker of its own)."""
     app.agent(exec_orders_topic, name="execute_orders")(execute_orders)
@@ -113,4 +124,5 @@ def register() -> None:
     app.agent(records_channel, name="record_trading")(record_trading)
     app.task(run_session)
     app.task(run_risk_loop)
+    app.task(watch_for_stalls)
     app.task(forward_reports)

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from tradestream.agents.boundary import dead_letter_for, keep_dead_letter
 from tradestream.agents.channels import source_topics
 from tradestream.agents.resources import dead_letter_queue
+from tradestream.agents.stall_watch import busy
 from tradestream.app import settings
 from tradestream.schemas.account import PositionChanged
 from tradestream.schemas.orders import order_event_adapter
@@ -83,15 +84,20 @@ def parse_record(topic: str, raw: bytes) -> TradingRecord | None:
 async def record_trading(events: Any) -> None:
     """Land each batch of trading events in PostgreSQL before acknowledging it."""
     async for batch in events.take_events(settings.sink_batch_size, within=0.2):
-        records: list[TradingRecord] = []
-        for event in batch:
-            try:
-                record = parse_record(event.message.topic, event.value)
-            except ValidationError as exc:
-                letter = dead_letter_for(event.value, "trading", exc)
-                await keep_dead_letter(dead_letter_queue(), letter)  # waits while Redis is down
-                continue
-            if record is not None:
-                records.append(record)
-        if records:
-            await _records().land(records)
+        async with busy():  # waiting for PostgreSQL or Redis is work, not a stall
+            await _land(batch)
+
+
+async def _land(batch: list[Any]) -> None:
+    records: list[TradingRecord] = []
+    for event in batch:
+        try:
+            record = parse_record(event.message.topic, event.value)
+        except ValidationError as exc:
+            letter = dead_letter_for(event.value, "trading", exc)
+            await keep_dead_letter(dead_letter_queue(), letter)  # waits while Redis is down
+            continue
+        if record is not None:
+            records.append(record)
+    if records:
+        await _records().land(records)

@@ -15,7 +15,9 @@ from typing import Annotated, Literal, Self
 
 from pydantic import (
     Field,
+    NonNegativeFloat,
     NonNegativeInt,
+    PositiveFloat,
     PositiveInt,
     SecretStr,
     field_validator,
@@ -179,6 +181,15 @@ class Settings(BaseSettings):
         ge=6,
         description="How long the group waits for a silent worker before its partitions go to "
         "the others (s): after a crash, trading on those symbols resumes this much later.",
+    )
+    stall_check_interval_s: PositiveFloat = Field(
+        default=5.0, description="How often a trading worker checks that its inputs are fed (s)."
+    )
+    stall_exit_after_s: NonNegativeFloat = Field(
+        default=30.0,
+        description="Exit (status 70, for the supervisor to restart the worker) when an input "
+        "partition has waited this long with no progress while no agent was busy; 0 never exits "
+        "(agents/stall_watch.py).",
     )
     stream_buffer_maxsize: PositiveInt = Field(
         default=4096, description="Events buffered per topic partition before fetching pauses."
