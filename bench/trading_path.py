@@ -21,9 +21,12 @@ the risk decision's ``decided_ts_ms``, the ``exec.orders`` record's CreateTime a
 exchange" plus one localhost HTTP transit). All clocks are this machine's wall clock, in ms.
 
 In the same window a bare producer → broker → consumer ping (``--floor-rate``/s, linger 0, no
-processing) gives the broker's hop floor. Our own time cannot be read inside the agents from
-outside; it is estimated per chain as total - ``KAFKA_HOPS`` x floor p50, and per stage as the
-stage's span - one floor p50 where the span holds a hop.
+processing) gives the broker's hop floor. Our own time in the trading stages is read inside
+them: the strategy, the risk agent and the execution agent each append their consumed → produced
+µs to the ``stage_us`` header (``streams/stage_times.py``; for the execution agent: until the
+order request leaves), and the ``order_submitted`` report carries the sum (``stage_times``). The
+ingest and market stages are not stamped inside; their share is estimated from the segments as
+before (total - ``KAFKA_HOPS`` x floor p50).
 
 Usage: ``.venv/bin/python bench/trading_path.py [--rate N] [--signals-per-s N] [--seconds N]``
 """
@@ -67,6 +70,7 @@ from tradestream.simulator.config import SyntheticSourceConfig
 from tradestream.simulator.exchange_config import ExchangeSideConfig
 from tradestream.streams import topics
 from tradestream.streams.admin import ensure_topics
+from tradestream.streams.stage_times import STAGES_HEADER, read_stages, with_stage
 
 ROOT = harness.ROOT
 RECORDING = (
@@ -99,6 +103,14 @@ max_correlated_positions: 1000
 correlation_threshold: 1.0
 symbol_groups: {}
 sizing: {mode: fixed_notional, fixed_notional_usdt: "100"}
+"""
+
+
+EXECUTION_YAML = """
+# The exchange simulator takes 10,000 creates/s here; so may the gateway (50 signals/s is more than
+# Bybit's 10/s for a regular account: a bench of our path, not of an account's limits).
+rate_limits:
+  order_create: {rate_per_s: 10000, burst: 10000}
 """
 
 
@@ -172,7 +184,8 @@ def run_strategy(settings: Settings, per_s: float, stop: threading.Event) -> lis
                 signal_id = f"t2o-{len(fired)}"
                 raw = make_signal(top, signal_id, side, consumed_us // 1000).model_dump_json()
                 produced_us = time.time_ns() // 1000
-                producer.produce(signals, raw.encode(), top.symbol.encode())
+                stages = [(STAGES_HEADER, with_stage(None, "strategy", produced_us - consumed_us))]
+                producer.produce(signals, raw.encode(), top.symbol.encode(), headers=stages)
                 producer.poll(0)
                 fired.append(Fired(signal_id, top.recv_ts_ms, top.produced_ts_ms,
                                    message.timestamp()[1], consumed_us, produced_us))  # fmt: skip
@@ -215,6 +228,45 @@ def read_topic(settings: Settings, name: str) -> list[tuple[int, dict[str, Any]]
     finally:
         consumer.close()
     return out
+
+
+def read_stage_times(settings: Settings) -> dict[str, dict[str, int]]:
+    """Return each order's stage times (µs) from its ``order_submitted`` report's header."""
+    consumer = Consumer(_client(settings, **{"group.id": f"{settings.namespace}.readback"}))
+    topic = settings.scoped(topics.EXEC_REPORTS.name)
+    consumer.assign(
+        [TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(settings.partitions)]
+    )
+    out: dict[str, dict[str, int]] = {}
+    try:
+        while batch := consumer.consume(1000, 3.0):
+            for m in batch:
+                stages = read_stages(m.headers()) if m.error() is None else {}
+                if stages and b'"order_submitted"' in (m.value() or b""):
+                    out[json.loads(m.value() or b"{}")["order_link_id"]] = stages
+    finally:
+        consumer.close()
+    return out
+
+
+def stage_figures(
+    fired: list[Fired],
+    decisions: list[tuple[int, dict[str, Any]]],
+    stages: dict[str, dict[str, int]],
+) -> dict[str, Any]:
+    """Return p50/p99 of each stage's own time and of their sum per order chain (ms)."""
+    link = {d["signal_id"]: d["order_link_id"] for _, d in decisions if d.get("approved")}
+    chained = [stages[link[f.signal_id]] for f in fired if link.get(f.signal_id) in stages]
+    names = ("strategy", "risk", "execution")
+    complete = [c for c in chained if all(n in c for n in names)]
+    return {
+        "chains_with_stage_times": len(complete),
+        "in_process_sum": percentiles([sum(c[n] for n in names) / 1000 for c in complete], "ms"),
+        "in_process_by_stage": {
+            n: percentiles([c[n] / 1000 for c in complete], "ms") for n in names
+        },
+        "target_in_process_p99_ms": 5.0,
+    }
 
 
 async def exchange_created(admin_url: str) -> dict[str, int]:
@@ -390,6 +442,7 @@ def write_config(directory: Path, symbols: list[str]) -> None:
     (directory / "symbols.yaml").write_text("\n".join(lines) + "\n")
     shutil.copy(ROOT / "config" / "strategies.yaml", directory / "strategies.yaml")
     (directory / "risk.yaml").write_text(RISK_YAML)
+    (directory / "execution.yaml").write_text(EXECUTION_YAML)
 
 
 async def create_floor_topic(settings: Settings, name: str) -> None:
@@ -478,6 +531,7 @@ async def measure(stack: Stack, threads: Threads, args: argparse.Namespace) -> d
     floor_figures = percentiles(floor, "ms")
     refused = collections.Counter(d["rule"] for _, d in decisions if not d.get("approved"))
     joined = chains(in_window, decisions, orders, created)
+    stages = read_stage_times(stack.settings)
     return {
         "market_frames_per_s": round(sent / args.seconds),
         "signals_fired_in_window": len(in_window),
@@ -491,6 +545,7 @@ async def measure(stack: Stack, threads: Threads, args: argparse.Namespace) -> d
         ),
         "broker_floor": {"pings": len(floor), **floor_figures},
         **figures(joined, floor_figures.get("ms_p50", 0.0)),
+        "stage_times": stage_figures(in_window, decisions, stages),
         "cpu_percent_of_one_core": cpu_percent,
     }
 

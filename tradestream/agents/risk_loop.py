@@ -50,13 +50,14 @@ from tradestream.agents.market import offsets_after
 from tradestream.agents.market_engine import OffsetLedger
 from tradestream.agents.trading_desk import RiskDesk
 from tradestream.config.settings import Settings
-from tradestream.core.clock import now_ms
+from tradestream.core.clock import now_ms, now_us
 from tradestream.core.errors import HaltError
 from tradestream.core.risk.outcome import RiskOutcome
 from tradestream.sinks.dead_letters import DeadLetter, DeadLetterQueue
 from tradestream.streams import topics
 from tradestream.streams.partitioning import partition_for_key
 from tradestream.streams.rdkafka import Outputs, consumer_config
+from tradestream.streams.stage_times import STAGES_HEADER, with_stage
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,7 @@ class RiskLoop(mode.Service):
         self._ledger = OffsetLedger()
         self._owned: set[tuple[str, int]] = set()
         self._failed = False
+        self._taken_us = 0
         self._waiter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="risk-loop")
 
     async def on_start(self) -> None:
@@ -189,11 +191,13 @@ class RiskLoop(mode.Service):
     async def fetch(self) -> list[Message]:
         """Take what is prefetched; if nothing is, wait for it in the waiting thread."""
         got = self._consumer.consume(RISK_BATCH, 0)
+        self._taken_us = now_us()
         if got:
             await asyncio.sleep(0)  # a busy account must not starve the worker's other agents
         else:
             loop = asyncio.get_running_loop()
             got = await loop.run_in_executor(self._waiter, self._wait_and_take)
+            self._taken_us = now_us()
         return [m for m in got if self._is_record(m) and (m.topic(), m.partition()) in self._owned]
 
     def _wait_and_take(self) -> list[Message]:
@@ -211,27 +215,34 @@ class RiskLoop(mode.Service):
             try:
                 outcome = self.desk.on_message(topic, raw, now_ms())
                 if outcome is not None:
-                    self.publish(outcome)
+                    self.publish(outcome, message.headers())
             except HaltError:
                 raise
             except Exception as exc:  # the boundary: any failure of one event is its dead letter
                 letters.append(dead_letter_for(raw, topic, exc))
         return letters
 
-    def publish(self, outcome: RiskOutcome) -> None:
-        """Produce the decision, then kill-switch events, then the orders, in that order."""
+    def publish(self, outcome: RiskOutcome, headers: Any = None) -> None:
+        """Produce the decision, then kill-switch events, then the orders, in that order.
+
+        Orders carry the stage times of the signal's path plus the risk agent's own
+        (``streams/stage_times.py``): from taking the batch off the consumer to this produce.
+        """
         if outcome.decision is not None and not outcome.duplicate:
             self._produce(self._decisions, outcome.decision.symbol, outcome.decision)
         for event in outcome.events:
             self._produce(self._account, "account", event)
         for command in outcome.all_commands():
-            self._produce(self._orders, command.symbol, command)
+            stages = with_stage(headers, "risk", now_us() - self._taken_us)
+            self._produce(self._orders, command.symbol, command, [(STAGES_HEADER, stages)])
 
-    def _produce(self, topic: str, key: str, value: BaseModel) -> None:
+    def _produce(
+        self, topic: str, key: str, value: BaseModel, headers: list[tuple[str, bytes]] | None = None
+    ) -> None:
         raw_key = key.encode()
         partition = partition_for_key(raw_key, self._partitions[topic])
         slot = self._outputs.slot(topic, partition)
-        slot.append(raw_key, value.model_dump_json().encode(), [], now_ms())
+        slot.append(raw_key, value.model_dump_json().encode(), headers or [], now_ms())
 
     @staticmethod
     def _is_record(message: Message) -> bool:

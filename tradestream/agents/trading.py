@@ -39,12 +39,13 @@ from tradestream.agents.trading_desk import (
 )
 from tradestream.agents.trading_positions import positions_channel, track_positions
 from tradestream.agents.trading_records import record_trading, records_channel
-from tradestream.agents.trading_session import desk, publish_reports, session
+from tradestream.agents.trading_session import desk, gateway, publish_reports, session
 from tradestream.app import app, settings
-from tradestream.core.clock import now_ms
+from tradestream.core.clock import now_ms, now_us
 from tradestream.schemas.market import book_top_decoder
 from tradestream.schemas.orders import PlaceOrder, order_command_adapter
 from tradestream.streams.rdkafka import Outputs
+from tradestream.streams.stage_times import with_stage
 from tradestream.tables.trading import positions_by_symbol
 
 log = logging.getLogger(__name__)
@@ -61,10 +62,14 @@ async def execute_orders(commands: Any) -> None:
     """
     async for event in commands.events():
         async with dead_letter_on_error(dead_letter_queue(), event.value, "exec.orders"):
+            taken_us = now_us()
             command = order_command_adapter.validate_json(event.value)
             if isinstance(command, PlaceOrder) and not command.reduce_only:
                 await session().wait_until_reconciled()
-            publish_reports(await until_done("exec.orders", partial(desk().execute, command)))
+            reports = await until_done("exec.orders", partial(desk().execute, command))
+            sent_us = gateway().sent_us  # 0 or earlier: this command sent no request
+            spent = with_stage(event.headers, "execution", sent_us - taken_us)
+            publish_reports(reports, spent if sent_us >= taken_us else None)
 
 
 async def follow_book_tops(tops: Any) -> None:

@@ -46,6 +46,7 @@ from tradestream.exchange.snapshots import account_snapshots
 from tradestream.schemas.exchange import InstrumentInfo
 from tradestream.schemas.orders import OrderEvent
 from tradestream.streams import topics
+from tradestream.streams.stage_times import STAGES_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +83,15 @@ def venue() -> Exchange:
     return paper_exchange()
 
 
-def publish_reports(events: list[OrderEvent]) -> None:
-    """Queue order events on ``exec.reports`` now, in order, keyed by symbol."""
+def publish_reports(events: list[OrderEvent], stages: bytes | None = None) -> None:
+    """Queue order events on ``exec.reports`` now, in order, keyed by symbol.
+
+    ``stages`` (``streams/stage_times.py``) travels with them: the order's stage times so far.
+    """
+    headers = {STAGES_HEADER: stages} if stages else None
     for event in events:
         exec_reports_topic.send_soon(
-            key=event.symbol.encode(), value=event.model_dump_json().encode()
+            key=event.symbol.encode(), value=event.model_dump_json().encode(), headers=headers
         )
 
 
@@ -196,10 +201,16 @@ class TradingSession:
 
 @cache
 def desk() -> ExecutionDesk:
-    """Return the worker's execution desk over its venue, idempotent through Redis."""
+    """Return the worker's execution desk over its venue and gateway."""
+    return ExecutionDesk(venue(), gateway(), now_ms)
+
+
+@cache
+def gateway() -> OrderGateway:
+    """Return the worker's order gateway: once per order, through Redis, within the limits."""
     redis = Redis.from_url(settings.redis_url.get_secret_value())
     config = PipelineConfig.load(settings.config_dir).execution
-    gateway = OrderGateway(
+    return OrderGateway(
         venue(),
         IdempotencyStore(redis, settings.scoped("tradestream", sep=":") + ":"),
         limits=RateLimitRegistry(config.rate_limits),
@@ -209,7 +220,6 @@ def desk() -> ExecutionDesk:
         ms_clock=now_ms,
         config=config.gateway,
     )
-    return ExecutionDesk(venue(), gateway, now_ms)
 
 
 @cache

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel, NonNegativeFloat, PositiveFloat, PositiveInt
 
-from tradestream.core.clock import MsClock
+from tradestream.core.clock import MsClock, now_us
 from tradestream.core.errors import BadInputError
 from tradestream.core.orders import Order, OrderStatus, order_link_id_for
 from tradestream.core.resilience import (
@@ -89,6 +89,8 @@ class OrderGateway:
         self._sleep = sleep
         self.config = config or OrderGatewayConfig()
         self._shared_limits = shared_limits
+        self.sent_us = 0
+        """When this gateway last sent an order request (wall clock, µs)."""
 
     async def place(self, command: PlaceOrder) -> Order:
         """Place the order of ``command`` at most once; return it in the exchange's state."""
@@ -122,6 +124,7 @@ class OrderGateway:
             if order.status is OrderStatus.NEW:
                 order.submit()
             try:
+                self.sent_us = now_us()  # the request leaves now (tick-to-order stage times)
                 ack = await self._exchange.place(command)
             except BadInputError as exc:
                 order.reject(f"refused before sending: {exc}")
