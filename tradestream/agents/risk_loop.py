@@ -187,14 +187,18 @@ class RiskLoop(mode.Service):
             self._ledger.add(self._outputs.ledger.mark(), offsets_after(messages))
         self._outputs.poll()
         self._commit(self._ledger.ready(self._outputs.ledger.covers), asynchronous=True)
+        if messages:
+            await asyncio.sleep(0)  # a busy account must not starve the worker's other agents
 
     async def fetch(self) -> list[Message]:
-        """Take what is prefetched; if nothing is, wait for it in the waiting thread."""
+        """Take what is prefetched; if nothing is, wait for it in the waiting thread.
+
+        A prefetched batch is handled at once, before the loop yields to other agents, so a
+        decision never waits behind them; the step yields after it.
+        """
         got = self._consumer.consume(RISK_BATCH, 0)
         self._taken_us = now_us()
-        if got:
-            await asyncio.sleep(0)  # a busy account must not starve the worker's other agents
-        else:
+        if not got:
             loop = asyncio.get_running_loop()
             got = await loop.run_in_executor(self._waiter, self._wait_and_take)
             self._taken_us = now_us()
