@@ -25,6 +25,8 @@ COMPILED = [
     "tradestream/core/order_book.py",
     "tradestream/core/frame_checks.py",
     "tradestream/core/market.py",
+    "tradestream/core/candles/candle.py",
+    "tradestream/core/candles/bar_builder.py",
     "tradestream/core/features/ring.py",
     "tradestream/core/features/levels.py",
     "tradestream/core/features/book_features.py",

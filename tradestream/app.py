@@ -52,8 +52,10 @@ if "market" in settings.roles:
 if "sinks" in settings.roles:
     sinks.register()
 if "trading" in settings.roles:
-    from tradestream.agents import trading
+    from tradestream.agents import protection, signals, trading
 
     trading.register()
+    protection.register()
+    signals.register()
 
 __all__ = ["app", "market_worker", "settings", "sinks", "views"]

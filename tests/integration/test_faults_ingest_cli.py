@@ -73,6 +73,7 @@ def ingest_process(
         "TRADESTREAM_NAMESPACE": settings.namespace,
         "TRADESTREAM_PARTITIONS": "4",
         "TRADESTREAM_CONFIG_DIR": str(config_dir),
+        "TRADESTREAM_KLINE_INTERVALS": "",  # books, trades and tickers only: what is faulted
     }
     command = [sys.executable, "-m", "tradestream.cli.main", "ingest", "--url", simulator.url]
     command += ["--health-port", str(port), "--symbols-per-connection", "1"]

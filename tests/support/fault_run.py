@@ -102,6 +102,7 @@ async def _start(settings: Settings, sim: BybitSimulator, redis: Redis) -> Async
         stream=PublicStreamConfig(url=sim.url, backoff_initial_s=0.2),
         symbols_per_connection=1,
         staleness=StalenessConfig(by_kind={"orderbook.200": stale}),
+        klines=(),  # books, trades and tickers only: what the faults are about
     )
     health_port = free_port()
     ingest = IngestService(settings, ingest_config, symbols, health_port=health_port)

@@ -1,17 +1,21 @@
-"""The market engine's work on one fetched batch: keep books and features, queue what changed.
+"""The market engine's work on one fetched batch: keep books, features and bars, queue outputs.
 
 ``MarketBatches.process`` is synchronous and does no I/O: each raw record is applied to the
 symbol's book or feature engine inside its own error boundary (``dead_letter_for``): a bad frame
 becomes a dead letter and the rest of the batch goes on (an insane frame of a kept book also
 publishes that book's invalid top and a resync request); a ``HaltError`` propagates and stops the
 worker with the batch uncommitted. What a record changes (book top, features, resync request,
-book status) is produced straight to the partition of its output topic
+book status, closed bars) is produced straight to the partition of its output topic
 (librdkafka's, ``streams/rdkafka.py``), partitioned by murmur2 of the symbol like the default
 partitioner, so the outputs stay co-partitioned with the raw topics. ``MarketEngine``
 (``agents/market_engine.py``) commits the inputs once those outputs are acknowledged.
 
 Book tops and features carry headers ``produced_ts_us`` and, if the input had one, ``recv_ts_us``,
 so receive → produced latency can be measured below a millisecond.
+
+Closed bars go to ``md.candles``: those built from the trades (closed by a later trade or by a book
+frame's exchange time, ``core/candles/bar_builder.py``) and Bybit's confirmed klines from
+``md.klines.raw`` (a forming kline gives nothing).
 
 A book's status goes to ``md.book.status`` (compacted) at once on a change of status, and what
 changed within ``book_status_interval_ms`` of the last checkpoint goes out when that interval
@@ -30,6 +34,7 @@ import msgspec
 
 from tradestream.agents.boundary import dead_letter_for
 from tradestream.config.settings import Settings
+from tradestream.core.candles.records import exchange_candle_records
 from tradestream.core.errors import HaltError, InsaneFrameError
 from tradestream.core.market import BookUpdate, MarketBooks
 from tradestream.core.order_book import BookStatus, DeltaOutcome
@@ -79,14 +84,23 @@ class MarketBatches:
         self._clock_us = clock_us
         self._status_interval_ms = settings.book_status_interval_ms
         self._trades_topic = settings.scoped(topics.TRADES_RAW.name)
+        self._klines_topic = settings.scoped(topics.KLINES_RAW.name)
         self._raw_partitions = settings.partitions
         self.book_top_topic = settings.scoped(topics.BOOK_TOP.name)
         self.features_topic = settings.scoped(topics.FEATURES.name)
         self.control_topic = settings.scoped(topics.OPS_CONTROL.name)
         self.status_topic = settings.scoped(topics.BOOK_STATUS.name)
+        self.candles_topic = settings.scoped(topics.CANDLES.name)
+        outputs_specs = (
+            topics.BOOK_TOP,
+            topics.FEATURES,
+            topics.OPS_CONTROL,
+            topics.BOOK_STATUS,
+            topics.CANDLES,
+        )
         self._partitions = {
             settings.scoped(spec.name): list(range(spec.partitions(settings)))
-            for spec in (topics.BOOK_TOP, topics.FEATURES, topics.OPS_CONTROL, topics.BOOK_STATUS)
+            for spec in outputs_specs
         }
         self._slots: dict[tuple[str, bytes], ProducerSlot] = {}
         self._outcomes: Counter[DeltaOutcome] = Counter()
@@ -135,9 +149,11 @@ class MarketBatches:
             recv_ms, recv_us = record_stamps(record)
             if topic == self._trades_topic:
                 trades = self.books.apply_trades(raw, recv_ms)
-                if trades is not None and trades.features is not None:
-                    key = trades.symbol.encode()
-                    self._add(self.features_topic, key, _encode(trades.features), recv_us)
+                if trades is not None:
+                    self._on_trades(trades, recv_us)
+            elif topic == self._klines_topic:
+                for candle in exchange_candle_records(raw, self._clock_ms()):
+                    self._add(self.candles_topic, candle.symbol.encode(), _encode(candle), recv_us)
             else:
                 self._on_book_update(self.books.apply(raw, recv_ms), recv_us)
         except HaltError:
@@ -150,9 +166,20 @@ class MarketBatches:
             return dead_letter_for(raw, topic, exc)
         return None
 
+    def _on_trades(self, update: BookUpdate, recv_us: bytes | None) -> None:
+        key = update.symbol.encode()
+        if update.features is not None:
+            self._add(self.features_topic, key, _encode(update.features), recv_us)
+        if update.candles is not None:
+            for candle in update.candles:
+                self._add(self.candles_topic, key, _encode(candle), recv_us)
+
     def _on_book_update(self, update: BookUpdate, recv_us: bytes | None) -> None:
         self._outcomes[update.outcome] += 1
         key = update.symbol.encode()
+        if update.candles is not None:
+            for candle in update.candles:
+                self._add(self.candles_topic, key, _encode(candle), recv_us)
         if update.book_top is not None:
             top = update.book_top
             self._last_latency_ms = max(top.produced_ts_ms - top.recv_ts_ms, 0)

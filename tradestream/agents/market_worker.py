@@ -27,6 +27,8 @@ books = MarketBooks(
     config=MarketConfig(
         features_interval_ms=settings.features_interval_ms,
         stale_after_ms=settings.book_stale_after_ms,
+        candle_intervals_s=settings.candle_intervals_s,
+        candle_close_grace_ms=settings.candle_close_grace_ms,
     ),
 )
 _decode_status = msgspec.json.decode

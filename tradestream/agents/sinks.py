@@ -1,4 +1,4 @@
-"""Sink agents: land trades, book tops and features in ClickHouse in batches.
+"""Sink agents: land trades, book tops, features, candles and signals in ClickHouse in batches.
 
 They consume in the Faust app's group (``Settings.group_id``) and are registered by ``register``
 when the worker runs the ``sinks`` role, alone or beside the market engine.
@@ -18,13 +18,27 @@ from typing import Any
 from clickhouse_driver import errors as ch_errors
 
 from tradestream.agents.boundary import dead_letter_on_error
-from tradestream.agents.channels import book_top_topic, features_topic, trades_raw_topic
+from tradestream.agents.channels import (
+    book_top_topic,
+    candles_topic,
+    features_topic,
+    source_topics,
+    trades_raw_topic,
+)
 from tradestream.agents.events import recv_ts_ms
 from tradestream.agents.resources import clickhouse, dead_letter_queue
 from tradestream.app import app, settings
 from tradestream.core.clock import now_ms
 from tradestream.sinks.dead_letters import DeadLetter
-from tradestream.sinks.rows import Row, book_top_row, features_row, trade_rows
+from tradestream.sinks.rows import (
+    Row,
+    book_top_row,
+    candle_row,
+    features_row,
+    signal_row,
+    trade_rows,
+)
+from tradestream.streams import topics
 from tradestream.web import metrics
 
 log = logging.getLogger(__name__)
@@ -69,11 +83,37 @@ async def land_features(records: Any) -> None:
         await write_batch("features", clickhouse().insert_features, rows, events)
 
 
+async def land_candles(records: Any) -> None:
+    """Write every closed bar to ``candles`` (the roll-up views follow in ClickHouse)."""
+    async for events in records.take_events(
+        settings.sink_batch_size, within=settings.sink_batch_seconds
+    ):
+        rows: list[Row] = []
+        for event in events:
+            async with dead_letter_on_error(dead_letter_queue(), event.value, "md.candles"):
+                rows.append(candle_row(event.value))
+        await write_batch("candles", clickhouse().insert_candles, rows, events)
+
+
+async def land_signals(records: Any) -> None:
+    """Write every strategy signal to ``signals`` (once per signal id, read with FINAL)."""
+    async for events in records.take_events(
+        settings.sink_batch_size, within=settings.sink_batch_seconds
+    ):
+        rows: list[Row] = []
+        for event in events:
+            async with dead_letter_on_error(dead_letter_queue(), event.value, "sig.signals"):
+                rows.append(signal_row(event.value, now_ms()))
+        await write_batch("signals", clickhouse().insert_signals, rows, events)
+
+
 def register() -> None:
     """Add the sink agents to the app (the ``sinks`` role, with or without the market one)."""
     app.agent(trades_raw_topic, name="land_trades")(land_trades)
     app.agent(book_top_topic, name="land_book_tops")(land_book_tops)
     app.agent(features_topic, name="land_features")(land_features)
+    app.agent(candles_topic, name="land_candles")(land_candles)
+    app.agent(source_topics(topics.SIGNALS), name="land_signals")(land_signals)
 
 
 async def write_batch(table: str, write: Writer, rows: list[Row], events: Sequence[Any]) -> None:

@@ -7,6 +7,8 @@ applied once), the orders the exchange reported open, and a position difference 
 second look. Each ``ExchangeSnapshot`` is compared with those by ``core.portfolio.reconciliation``:
 corrections go to ``account.events`` (audited), questions about vanished orders to
 ``exec.orders`` as ``QueryOrder`` (the execution agent asks the exchange and reports its answer).
+Every position change goes to ``account.events`` (the risk agent's one partition) and to
+``exec.positions`` (keyed by symbol, co-partitioned: the protection agent's source).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from tradestream.streams import topics
 from tradestream.tables.trading import positions_by_symbol
 
 positions_channel = source_topics(topics.EXEC_REPORTS, topics.EXEC_RECONCILE)
+positions_topic = source_topics(topics.POSITIONS)
 RECONCILE_NAME = settings.scoped(topics.EXEC_RECONCILE.name)
 _EXEC_ID_MEMORY = 10_000
 
@@ -99,6 +102,7 @@ async def _apply_execution(execution: Execution) -> None:
         "exec_ids": [*applied, execution.exec_id][-_EXEC_ID_MEMORY:],
     }
     await send_json(account_topic, execution.symbol, result.change)
+    await send_json(positions_topic, execution.symbol, result.change)  # for protection
 
 
 async def _reconcile(snapshot: ExchangeSnapshot) -> None:
@@ -127,6 +131,7 @@ async def _reconcile(snapshot: ExchangeSnapshot) -> None:
             {**outcome.position.model_dump(), "cause": f"reconcile-{snapshot.taken_at_ms}"}
         )
         await send_json(account_topic, symbol, change)
+        await send_json(positions_topic, symbol, change)
     for link_id in outcome.queries:
         await send_json(exec_orders_topic, symbol, _query(snapshot, link_id))
 

@@ -1,16 +1,18 @@
 """The trading-records sink: land decisions, orders, positions and trading states in PostgreSQL.
 
-It reads ``risk.decisions``, ``exec.reports`` and ``account.events`` in batches and writes each
-batch in one transaction (``sinks/trading_records.py``) before the batch is acknowledged. While
-PostgreSQL is unreachable it retries with back-off for as long as it takes: the trading agents
-do not wait for it, the events wait on their topics, and they land once it is back (upserts on
-natural keys: none twice). A record that does not validate goes to the dead-letter queue.
+It reads ``risk.decisions``, ``exec.reports``, ``account.events`` and ``protection.events`` in
+batches and writes each batch in one transaction (``sinks/trading_records.py``) before the batch
+is acknowledged. While PostgreSQL is unreachable it retries with back-off for as long as it
+takes: the trading agents do not wait for it, the events wait on their topics, and they land
+once it is back (upserts on natural keys: none twice). A record that does not validate goes to
+the dead-letter queue.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -24,6 +26,7 @@ from tradestream.agents.stall_watch import busy
 from tradestream.app import settings
 from tradestream.schemas.account import PositionChanged
 from tradestream.schemas.orders import order_event_adapter
+from tradestream.schemas.protection import protection_record_adapter
 from tradestream.schemas.reconciliation import ReconciliationCorrected
 from tradestream.schemas.trading import RiskDecision, trading_state_event_adapter
 from tradestream.sinks.postgres import connect
@@ -32,9 +35,12 @@ from tradestream.streams import topics
 
 log = logging.getLogger(__name__)
 
-records_channel = source_topics(topics.RISK_DECISIONS, topics.EXEC_REPORTS, topics.ACCOUNT_EVENTS)
+records_channel = source_topics(
+    topics.RISK_DECISIONS, topics.EXEC_REPORTS, topics.ACCOUNT_EVENTS, topics.PROTECTION_EVENTS
+)
 _DECISIONS = settings.scoped(topics.RISK_DECISIONS.name)
 _REPORTS = settings.scoped(topics.EXEC_REPORTS.name)
+_PROTECTION = settings.scoped(topics.PROTECTION_EVENTS.name)
 _TRADING_STATE_KINDS = (b'"kind":"kill_switch_tripped"', b'"kind":"kill_switch_reset"',
                         b'"kind":"trading_state_changed"')  # fmt: skip
 _RETRYABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, TimeoutError)
@@ -66,12 +72,18 @@ def _records() -> _Records:
     return _Records()
 
 
+_PARSERS: dict[str, Callable[[bytes], TradingRecord]] = {
+    _DECISIONS: RiskDecision.model_validate_json,
+    _REPORTS: order_event_adapter.validate_json,
+    _PROTECTION: protection_record_adapter.validate_json,
+}
+
+
 def parse_record(topic: str, raw: bytes) -> TradingRecord | None:
     """Return the record to land from one event, or None if this topic's event is not one."""
-    if topic == _DECISIONS:
-        return RiskDecision.model_validate_json(raw)
-    if topic == _REPORTS:
-        return order_event_adapter.validate_json(raw)
+    parse = _PARSERS.get(topic)
+    if parse is not None:
+        return parse(raw)
     if b'"kind":"position_changed"' in raw:
         return PositionChanged.model_validate_json(raw)
     if b'"kind":"reconciliation_corrected"' in raw:

@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         symbols_per_connection=args.symbols_per_connection,
         buffer_size=args.buffer_size,
         overflow=args.overflow,
+        klines=settings.kline_intervals,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(settings, config, pipeline.symbols, args.health_port))

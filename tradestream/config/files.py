@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from tradestream.core.protection.config import ProtectionConfig
 from tradestream.core.risk.config import RiskConfig
+from tradestream.core.strategies.desk import check_params
 from tradestream.exchange.execution_config import ExecutionConfig
 
 _SYMBOL = re.compile(r"^[A-Z0-9]{2,20}USDT$")
@@ -61,23 +62,47 @@ class SymbolsConfig(BaseModel, frozen=True, extra="forbid"):
 
 
 class StrategyKind(StrEnum):
-    """The strategy families the signal agent knows how to run."""
+    """The strategies the signal agent runs: the candle kinds of ``core.strategies.registry``
+    and the order-book scalper (fed ``md.features``)."""
 
-    MOMENTUM = "momentum"
-    SAR = "sar"
+    MOMENTUM_BREAKOUT = "momentum_breakout"
+    TREND_FOLLOWING = "trend_following"
+    MEAN_REVERSION = "mean_reversion"
+    SAR_WAVE = "sar_wave"
     SUPERTREND = "supertrend"
     VOLUME_PROFILE = "volume_profile"
     ORDER_BOOK_SCALPER = "order_book_scalper"
 
 
+Params = dict[str, float | int | str | bool]
+
+
 class StrategyConfig(BaseModel, frozen=True, extra="forbid"):
-    """One configured strategy instance."""
+    """One configured strategy instance: run on each of ``symbols`` with ``params``.
+
+    ``overrides`` replaces some params for one symbol (``{ETHUSDT: {stop_atr: 2.0}}``). Every
+    symbol's params are checked against the kind's config here, so a typo stops the start.
+    """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,15}$")
     kind: StrategyKind
     symbols: tuple[str, ...] = Field(min_length=1)
     enabled: bool = True
-    params: dict[str, float | int | str | bool] = Field(default_factory=dict)
+    params: Params = Field(default_factory=dict)
+    overrides: dict[str, Params] = Field(default_factory=dict)
+
+    def params_for(self, symbol: str) -> Params:
+        """Return the params of ``symbol``: ``params`` with its overrides on top."""
+        return {**self.params, **self.overrides.get(symbol, {})}
+
+    @model_validator(mode="after")
+    def _check_params(self) -> Self:
+        strays = sorted(set(self.overrides) - set(self.symbols))
+        if strays:
+            raise ValueError(f"overrides for symbols not listed: {', '.join(strays)}")
+        for symbol in self.symbols:
+            check_params(self.kind.value, self.name, symbol, self.params_for(symbol))
+        return self
 
 
 class StrategiesConfig(BaseModel, frozen=True, extra="forbid"):
@@ -92,6 +117,15 @@ class StrategiesConfig(BaseModel, frozen=True, extra="forbid"):
         if len(set(names)) != len(names):
             raise ValueError("strategy names must be unique")
         return value
+
+    def instances(self) -> list[tuple[str, str, str, Params]]:
+        """Return (kind, name, symbol, params) of every enabled strategy on each of its symbols."""
+        return [
+            (s.kind.value, s.name, symbol, s.params_for(symbol))
+            for s in self.strategies
+            if s.enabled
+            for symbol in s.symbols
+        ]
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -25,6 +25,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from tradestream.core.candles.candle import INTERVALS_S
+
 Role = Literal["market", "sinks", "trading"]
 _NAMESPACE = re.compile(r"^[a-z][a-z0-9_]{0,30}$|^$")
 
@@ -71,6 +73,33 @@ class Settings(BaseSettings):
     )
     features_interval_ms: int = Field(
         default=100, ge=0, description="Publish a symbol's features at most this often (ms)."
+    )
+    candle_intervals_s: Annotated[tuple[PositiveInt, ...], NoDecode] = Field(
+        default=(1, 5, 60),
+        description="Bars the market engine builds from each symbol's trades, in seconds "
+        "(comma-separated in the environment; each must divide a day, so bars align to UTC); "
+        "published to md.candles with source 'trades'.",
+    )
+    candle_close_grace_ms: NonNegativeInt = Field(
+        default=1000,
+        description="Close a quiet symbol's bar once its book frames' exchange time is this far "
+        "past the bar's end (a late trade may still be on its way on the trades topic).",
+    )
+    kline_intervals: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("1", "5", "15", "60"),
+        description="Bybit kline intervals ingest subscribes per symbol (``kline.{interval}``, "
+        "comma-separated in the environment); their confirmed bars go to md.candles with "
+        "source 'exchange'.",
+    )
+    signal_warmup_bars: NonNegativeInt = Field(
+        default=300,
+        description="Closed bars per symbol and interval the signal agent fetches from Bybit's "
+        "REST kline endpoint before a symbol's first live bar, so indicators start warm "
+        "(0: start cold). Best-effort: a failed fetch starts cold.",
+    )
+    signal_warmup_timeout_s: PositiveFloat = Field(
+        default=10.0,
+        description="Longest the signal agent waits for one symbol's warm-up fetch (s).",
     )
     market_batch_size: PositiveInt = Field(
         default=2000, description="Raw frames the market engine takes per fetch at most."
@@ -173,6 +202,17 @@ class Settings(BaseSettings):
     paper_balance_usdt: Decimal = Field(
         default=Decimal(100000), gt=0, description="The paper account's starting balance."
     )
+    protection_tick_interval_s: PositiveFloat = Field(
+        default=1.0,
+        description="How often the protection agent's timed rules run (s): time-outs, stale "
+        "prices, the aged sweep, time stops.",
+    )
+    protection_clock: Literal["wall", "market"] = Field(
+        default="wall",
+        description="The protection agent's time: the wall clock, or each symbol's latest book "
+        "top's exchange time run on by the wall clock and never behind it (tests and replays "
+        "move time forward by publishing later book tops).",
+    )
     producer_linger_ms: NonNegativeInt = Field(
         default=1, description="How long the worker's producer waits to fill a batch (ms)."
     )
@@ -234,11 +274,19 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("roles", mode="before")
+    @field_validator("roles", "candle_intervals_s", "kline_intervals", mode="before")
     @classmethod
-    def _split_roles(cls, value: object) -> object:
+    def _split_lists(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(r.strip() for r in value.split(",") if r.strip())
+        return value
+
+    @field_validator("kline_intervals")
+    @classmethod
+    def _known_klines(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [label for label in value if label not in INTERVALS_S]
+        if unknown:
+            raise ValueError(f"kline intervals {unknown} are not among {list(INTERVALS_S)}")
         return value
 
     @field_validator("roles")

@@ -24,7 +24,13 @@ from tradestream.schemas.exchange import (
     PositionSnapshot,
     WalletBalance,
 )
-from tradestream.schemas.orders import AmendOrder, CancelOrder, OrderEvent, PlaceOrder
+from tradestream.schemas.orders import (
+    AmendOrder,
+    CancelOrder,
+    OrderEvent,
+    PlaceOrder,
+    StopTrigger,
+)
 
 EventHandler = Callable[[OrderEvent], None]
 """Receive one order event; called on the event loop, must not block."""
@@ -91,9 +97,18 @@ class Exchange(Protocol):
         ...
 
     async def set_trading_stop(
-        self, symbol: str, *, take_profit: Decimal | None, stop_loss: Decimal | None
+        self,
+        symbol: str,
+        *,
+        take_profit: Decimal | None,
+        stop_loss: Decimal | None,
+        trigger_by: StopTrigger = StopTrigger.MARK,
     ) -> None:
-        """Attach a take-profit and/or stop-loss to the position of ``symbol`` (0 removes)."""
+        """Attach a take-profit and/or stop-loss to the whole position of ``symbol`` (0 removes).
+
+        The exchange closes the position at market once ``trigger_by`` crosses a level; setting
+        the levels it already holds is not an error.
+        """
         ...
 
     async def instrument(self, symbol: str) -> InstrumentInfo:

@@ -56,9 +56,17 @@ from tradestream.schemas.exchange import (
     PositionSnapshot,
     WalletBalance,
 )
-from tradestream.schemas.orders import AmendOrder, CancelOrder, OrderEvent, OrderType, PlaceOrder
+from tradestream.schemas.orders import (
+    AmendOrder,
+    CancelOrder,
+    OrderEvent,
+    OrderType,
+    PlaceOrder,
+    StopTrigger,
+)
 
 CATEGORY = "linear"
+NOT_MODIFIED = 34040
 Result = dict[str, Any]
 
 
@@ -200,15 +208,29 @@ class BybitExchange:
         )
 
     async def set_trading_stop(
-        self, symbol: str, *, take_profit: Decimal | None, stop_loss: Decimal | None
+        self,
+        symbol: str,
+        *,
+        take_profit: Decimal | None,
+        stop_loss: Decimal | None,
+        trigger_by: StopTrigger = StopTrigger.MARK,
     ) -> None:
-        """Attach a take-profit and/or stop-loss to the position of ``symbol`` (0 removes)."""
-        params: Result = {"category": CATEGORY, "symbol": symbol, "positionIdx": 0}
+        """Attach a take-profit and/or stop-loss to the whole position of ``symbol`` (0 removes).
+
+        Full mode, one-way (``positionIdx`` 0): Bybit closes all of it at market when triggered.
+        Its "not modified" answer (34040: those levels are already set) is a success.
+        """
+        params: Result = {"category": CATEGORY, "symbol": symbol, "positionIdx": 0,
+                          "tpslMode": "Full"}  # fmt: skip
         if take_profit is not None:
-            params["takeProfit"] = str(take_profit)
+            params |= {"takeProfit": str(take_profit), "tpTriggerBy": str(trigger_by)}
         if stop_loss is not None:
-            params["stopLoss"] = str(stop_loss)
-        await self._call("set_trading_stop", params)
+            params |= {"stopLoss": str(stop_loss), "slTriggerBy": str(trigger_by)}
+        try:
+            await self._call("set_trading_stop", params)
+        except ExchangeError as exc:
+            if exc.ret_code != NOT_MODIFIED:
+                raise
 
     async def instrument(self, symbol: str) -> InstrumentInfo:
         """Return ``symbol``'s rules, from Redis when cached, else from REST (then cached)."""

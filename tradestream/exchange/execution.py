@@ -10,6 +10,10 @@ caller, which publishes it on ``exec.reports``; events that arrive between comma
 order filled by a later book, a private-stream push) are taken with ``take_events`` (and
 ``wait_events`` wakes whoever forwards them).
 
+``SetTradingStop`` sets the stop-loss the exchange holds on a whole position (the protection
+agent's safety net); it reports no order event: there is no order until the exchange triggers it.
+A stop refused because the position closed meanwhile is dropped; other refusals are raised.
+
 ``QueryOrder`` asks the exchange about one order by ``orderLinkId`` and reports its answer as
 events (``order_reports``): reconciliation sends it for orders we hold open that the exchange no
 longer lists. The desk itself remembers every order it sent until some event about it arrives;
@@ -23,13 +27,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from decimal import Decimal
 
 from tradestream.core.clock import MsClock
-from tradestream.core.errors import BadInputError
+from tradestream.core.errors import BadInputError, RetryableError
 from tradestream.core.matching import StaticBook
 from tradestream.core.orders import Order, OrderStatus
-from tradestream.exchange.base import Exchange
+from tradestream.exchange.base import Exchange, ExchangeError
 from tradestream.exchange.order_gateway import OrderGateway, followed_duplicate
 from tradestream.exchange.order_reports import reports_of, unknown_order
 from tradestream.exchange.paper import PaperExchange
@@ -44,9 +49,11 @@ from tradestream.schemas.orders import (
     OrderType,
     PlaceOrder,
     QueryOrder,
+    SetTradingStop,
     Side,
 )
 
+log = logging.getLogger(__name__)
 _REFUSED = frozenset({OrderStatus.REJECTED, OrderStatus.FAILED})
 _SENT = frozenset({OrderStatus.PENDING_SUBMIT, OrderStatus.SUBMITTED})
 
@@ -146,8 +153,29 @@ class ExecutionDesk:
             await self._close(command)
         elif isinstance(command, QueryOrder):
             await self._query(command)
+        elif isinstance(command, SetTradingStop):
+            await self._set_stop(command)
         else:
             raise BadInputError(f"the execution agent does not handle {command.kind}")
+
+    async def _set_stop(self, command: SetTradingStop) -> None:
+        try:
+            await self._exchange.set_trading_stop(
+                command.symbol,
+                take_profit=None,
+                stop_loss=command.stop_loss,
+                trigger_by=command.trigger_by,
+            )
+        except ExchangeError as exc:
+            # Setting a level twice is harmless, so a transient failure is retried as it is;
+            # a position closed meanwhile needs no stop (anything else is the caller's to see).
+            if exc.outcome.retryable:
+                raise RetryableError(f"exchange stop of {command.symbol} not set: {exc}") from exc
+            if not any(p.size for p in await self._exchange.positions(command.symbol)):
+                log.info("%s: no position left, stop %s not needed", command.symbol,
+                         command.stop_loss)  # fmt: skip
+                return
+            raise
 
     async def _query(self, command: QueryOrder) -> None:
         self._silent.pop(command.order_link_id, None)

@@ -15,14 +15,28 @@ Instrument rules come from configuration; the four recorded symbols have Bybit's
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Iterable
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
 from tradestream.core.clock import MsClock, now_ms
-from tradestream.core.matching import BookView, MatchingEngine, MatchingEngineConfig, StaticBook
+from tradestream.core.matching import (
+    BookView,
+    MatchingEngine,
+    MatchingEngineConfig,
+    StaticBook,
+    mid_price,
+)
 from tradestream.core.matching.position import Position
+from tradestream.core.matching.trading_stops import (
+    NOT_MODIFIED,
+    StopLevels,
+    StopRefusedError,
+    checked_levels,
+    stop_triggered,
+)
 from tradestream.core.orders import order_link_id_for
 from tradestream.core.resilience import Outcome, classify_ret_code
 from tradestream.exchange.base import EventHandler, ExchangeError
@@ -43,10 +57,14 @@ from tradestream.schemas.orders import (
     OrderCancelRejected,
     OrderEvent,
     OrderRejected,
+    OrderType,
     PlaceOrder,
     Side,
+    StopTrigger,
+    TimeInForce,
 )
 
+log = logging.getLogger(__name__)
 PARAMS_ERROR = 10001
 ORDER_NOT_FOUND = 110001
 DUPLICATE_LINK_ID = 110072
@@ -102,15 +120,20 @@ class PaperExchange:
         self._books: dict[str, BookView] = {}
         self._ledger = Ledger()
         self._leverage: dict[str, Decimal] = {}
-        self._stops: dict[str, tuple[Decimal, Decimal]] = {}
+        self._stops: dict[str, StopLevels] = {}
         self._handlers: list[EventHandler] = []
         self._order_ids = itertools.count(1)
         self._amends = itertools.count(1)
 
     def on_book(self, symbol: str, book: BookView) -> None:
-        """Take ``symbol``'s current book: fill what it crosses, activate what is due."""
+        """Take ``symbol``'s current book: fill what it crosses, activate what is due.
+
+        A stop-loss held on the position (``set_trading_stop``) that the book's mid crossed
+        closes the whole position at market, as Bybit's would.
+        """
         self._books[symbol] = book
         self._publish(self.engine.on_book(symbol, book, self._clock()))
+        self._trigger_stop(symbol, book)
 
     def on_trade(self, symbol: str, price: Decimal, qty: Decimal, taker_side: Side) -> None:
         """Take a public trade: fill resting orders on the other side that it went through."""
@@ -126,8 +149,11 @@ class PaperExchange:
         link_id = order_link_id_for(command)
         if link_id in self._ledger.orders:
             raise _refusal(DUPLICATE_LINK_ID, "orderLinkId is duplicate")
+        return self._submit(fitted, link_id)
+
+    def _submit(self, fitted: PlaceOrder, link_id: str) -> OrderAck:
         now = self._clock()
-        events = self.engine.place(fitted, self._book(command.symbol), now)
+        events = self.engine.place(fitted, self._book(fitted.symbol), now)
         _raise_synchronous_refusal(events)
         order_id = f"paper-{next(self._order_ids)}"
         record = self._ledger.add(
@@ -222,12 +248,31 @@ class PaperExchange:
         self._leverage[symbol] = leverage
 
     async def set_trading_stop(
-        self, symbol: str, *, take_profit: Decimal | None, stop_loss: Decimal | None
+        self,
+        symbol: str,
+        *,
+        take_profit: Decimal | None,
+        stop_loss: Decimal | None,
+        trigger_by: StopTrigger = StopTrigger.MARK,
     ) -> None:
-        """Record a take-profit and/or stop-loss on ``symbol``'s position (0 removes)."""
-        old_tp, old_sl = self._stops.get(symbol, (Decimal(0), Decimal(0)))
-        new_tp = old_tp if take_profit is None else take_profit
-        self._stops[symbol] = (new_tp, old_sl if stop_loss is None else stop_loss)
+        """Hold a take-profit and/or stop-loss on ``symbol``'s position (0 removes).
+
+        Refused as Bybit refuses it (no position, a level on the wrong side of the mid); the
+        levels already held are not an error. The stop triggers in ``on_book``.
+        """
+        current = self._stops.get(symbol, StopLevels())
+        try:
+            self._stops[symbol] = checked_levels(
+                current,
+                size=self.engine.account.position(symbol).size,
+                base_price=mid_price(self._book(symbol)),
+                take_profit=take_profit,
+                stop_loss=stop_loss,
+                trigger_by=str(trigger_by),
+            )
+        except StopRefusedError as exc:
+            if exc.ret_code != NOT_MODIFIED:
+                raise _refusal(exc.ret_code, exc.message) from exc
 
     async def instrument(self, symbol: str) -> InstrumentInfo:
         """Return ``symbol``'s configured rules; refuse a symbol without any."""
@@ -252,7 +297,7 @@ class PaperExchange:
     def _position(self, position: Position) -> PositionSnapshot:
         symbol = position.symbol
         mark = self.engine.account.mark(symbol) or position.entry_price
-        take_profit, stop_loss = self._stops.get(symbol, (Decimal(0), Decimal(0)))
+        levels = self._stops.get(symbol, StopLevels())
         side = None if position.is_flat else (Side.BUY if position.size > 0 else Side.SELL)
         return PositionSnapshot(
             symbol=symbol,
@@ -262,9 +307,41 @@ class PaperExchange:
             leverage=self._leverage.get(symbol, self.engine.config.leverage),
             mark_price=mark,
             unrealised_pnl=position.unrealized_pnl(mark),
-            take_profit=take_profit,
-            stop_loss=stop_loss,
+            take_profit=levels.take_profit,
+            stop_loss=levels.stop_loss,
         )
+
+    # Close the whole position at market once the book's mid crosses the stop held on it; the
+    # levels go with the position, as Bybit cancels them when it closes.
+    def _trigger_stop(self, symbol: str, book: BookView) -> None:
+        levels = self._stops.get(symbol)
+        if levels is None:
+            return
+        size = self.engine.account.position(symbol).size
+        if size == 0:
+            del self._stops[symbol]
+            return
+        mid = mid_price(book)
+        if mid is None or not stop_triggered(levels, size=size, price=mid):
+            return
+        del self._stops[symbol]
+        now = self._clock()
+        command = PlaceOrder(
+            command_id=f"stop-loss-{next(self._order_ids)}",
+            strategy="exchange_stop",
+            signal_id=f"{symbol}.{levels.stop_loss}.{now}",
+            symbol=symbol,
+            side=Side.SELL if size > 0 else Side.BUY,
+            order_type=OrderType.MARKET,
+            qty=abs(size),
+            time_in_force=TimeInForce.IOC,
+            reduce_only=True,
+            issued_at_ms=now,
+        )
+        try:
+            self._submit(command, order_link_id_for(command))
+        except ExchangeError as exc:
+            log.warning("%s: the stop-loss %s could not close: %s", symbol, levels.stop_loss, exc)
 
     # Fold engine events into records, rename them to the client's orderLinkId, hand them out.
     def _publish(self, events: Iterable[OrderEvent]) -> None:

@@ -63,6 +63,35 @@ class PublicTradeFrame(msgspec.Struct, frozen=True):
     type: str = "snapshot"
 
 
+class Kline(msgspec.Struct, frozen=True):
+    """One bar of a ``kline.{interval}.{symbol}`` push; ``confirm`` is true once it has closed.
+
+    ``start`` is the bar's open and ``end`` its last millisecond; prices, volume (base coin) and
+    turnover (quote coin) are the exchange's decimal strings.
+    """
+
+    start: int
+    end: int
+    interval: str
+    open: str
+    close: str
+    high: str
+    low: str
+    volume: str
+    turnover: str
+    confirm: bool
+    timestamp: int
+
+
+class KlineFrame(msgspec.Struct, frozen=True):
+    """``kline.{interval}.{symbol}``: the forming bar, or the closed one with ``confirm``."""
+
+    topic: str
+    data: list[Kline]
+    ts: int
+    type: str = "snapshot"
+
+
 class TopicProbe(msgspec.Struct):
     """Read only the topic of a frame, to route it without decoding the rest."""
 
@@ -71,6 +100,7 @@ class TopicProbe(msgspec.Struct):
 
 orderbook_decoder = msgspec.json.Decoder(OrderbookFrame, strict=False)
 trade_decoder = msgspec.json.Decoder(PublicTradeFrame)
+kline_decoder = msgspec.json.Decoder(KlineFrame)
 topic_decoder = msgspec.json.Decoder(TopicProbe)
 
 

@@ -1,10 +1,12 @@
-"""Market-data records the pipeline produces (``md.book.top``) and keeps (book status).
+"""Market-data records the pipeline produces (``md.book.top``, ``md.candles``) and keeps.
 
 These are msgspec structs rather than pydantic models because they are built and encoded once per
 market-data event on the hot path; msgspec encodes them to JSON in C.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import msgspec
 
@@ -57,6 +59,38 @@ class Features(msgspec.Struct, frozen=True, kw_only=True, array_like=False):
     produced_ts_ms: int
 
 
+class CandleRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One closed OHLCV bar of one symbol on ``md.candles``.
+
+    ``source`` says where it comes from: ``trades`` (built by the market engine from the
+    symbol's trades, any configured interval, seconds included) or ``exchange`` (Bybit's own
+    ``kline`` bar, published once confirmed). ``interval`` is Bybit's label ("1" = 1 minute,
+    "60", "D"), or ``"<n>s"`` for a sub-minute bar; ``open_ts_ms`` is the bar's open (UTC
+    aligned) and ``close_ts_ms`` the first millisecond after it. Prices, volume (base coin) and
+    turnover (quote coin) are decimal strings at the exchange's precision (a trade-built bar's
+    sums are written back as the exact decimal sum, ``core/candles/records.py``). ``trades`` is
+    0 when the exchange does not say. ``exchange_ts_ms`` is the exchange time at which the bar
+    was known closed (the kline's ``timestamp``, or the trade or book frame that closed it).
+    """
+
+    symbol: str
+    interval: str
+    interval_s: int
+    source: Literal["trades", "exchange"]
+    open_ts_ms: int
+    close_ts_ms: int
+    open: str
+    high: str
+    low: str
+    close: str
+    volume: str
+    turnover: str
+    trades: int
+    exchange_ts_ms: int
+    produced_ts_ms: int
+
+
 book_top_encoder = msgspec.json.Encoder()
 book_top_decoder = msgspec.json.Decoder(BookTop)
 features_decoder = msgspec.json.Decoder(Features)
+candle_decoder = msgspec.json.Decoder(CandleRecord)

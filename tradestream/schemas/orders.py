@@ -62,6 +62,14 @@ class TimeInForce(StrEnum):
     POST_ONLY = "PostOnly"
 
 
+class StopTrigger(StrEnum):
+    """Which price triggers a stop the exchange holds, as Bybit spells it (``slTriggerBy``)."""
+
+    MARK = "MarkPrice"
+    LAST = "LastPrice"
+    INDEX = "IndexPrice"
+
+
 class _Message(BaseModel, frozen=True, extra="forbid"):
     """Share the frozen, closed shape of every order message."""
 
@@ -133,6 +141,24 @@ class ClosePosition(_Message):
     strategy: Identifier
     symbol: Symbol
     qty: Qty | None = None
+    reason: Reason
+    issued_at_ms: TimestampMs
+
+
+class SetTradingStop(_Message):
+    """Hold a stop-loss on the exchange for a whole position (``/v5/position/trading-stop``).
+
+    The safety net for when every worker is down: the exchange closes the position at market
+    once ``trigger_by`` crosses ``stop_loss``. ``command_id`` derives from the position and the
+    level, so a replay sets the same stop again, which changes nothing.
+    """
+
+    kind: Literal["set_trading_stop"] = "set_trading_stop"
+    command_id: Identifier
+    strategy: Identifier
+    symbol: Symbol
+    stop_loss: Price
+    trigger_by: StopTrigger = StopTrigger.MARK
     reason: Reason
     issued_at_ms: TimestampMs
 
@@ -264,7 +290,7 @@ class OrderFailed(_OrderEventBase):
 
 
 OrderCommand = Annotated[
-    PlaceOrder | CancelOrder | AmendOrder | ClosePosition | QueryOrder,
+    PlaceOrder | CancelOrder | AmendOrder | ClosePosition | QueryOrder | SetTradingStop,
     Field(discriminator="kind"),
 ]
 OrderEvent = Annotated[

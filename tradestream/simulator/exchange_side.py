@@ -16,6 +16,7 @@ from tradestream.core.clock import MsClock, now_ms
 from tradestream.simulator.exchange_config import ExchangeSideConfig
 from tradestream.simulator.exchange_faults import ExchangeAdmin, ExchangeFaults
 from tradestream.simulator.hub import MarketHub
+from tradestream.simulator.klines import KlineRest
 from tradestream.simulator.private_ws import PrivateStream
 from tradestream.simulator.rest import RestApi
 from tradestream.simulator.rest_handlers import RestHandlers
@@ -33,6 +34,7 @@ class ExchangeSide:
         secrets = config.secrets()
         self.private = PrivateStream(self.venue, secrets, clock)
         handlers = RestHandlers(self.venue, config, list(hub.markets)).table()
+        handlers |= KlineRest(hub.klines).table()
         self.rest = RestApi(handlers, self.faults, secrets, config.rate_limits, clock)
         self._admin = ExchangeAdmin(self.venue, self.faults, self.private.drop_all)
 

@@ -3,7 +3,9 @@
 ``MarketHub`` is the one place where market state changes. It is the sink every source writes
 to, the registry of connections and subscriptions the WebSocket handler talks to, and the target
 of the book-level faults (fresh snapshot, ``u``=1 restart). Frames are encoded at most once per
-update and only when somebody subscribes to the topic.
+update and only when somebody subscribes to the topic, except trade frames: every trade also
+goes into the symbol's kline bars (``klines``), which REST serves whether or not anybody
+subscribes.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 
+from tradestream.core.candles.candle import INTERVALS_S
 from tradestream.simulator.book import Level
 from tradestream.simulator.connection import Connection, FrameKind
 from tradestream.simulator.events import BookEvent, TickerEvent, TradeEvent
 from tradestream.simulator.faults import FaultSpec, Rule
+from tradestream.simulator.klines import KlineFeed, SymbolKlines
 from tradestream.simulator.market import BookStream, Feed, Market
 
 CLOSED_KEPT = 1000
@@ -35,6 +39,7 @@ class MarketHub:
         self.native_depth = native_depth
         self._clock = clock
         self.markets = {symbol: Market(symbol, native_depth) for symbol in symbols}
+        self.klines = {symbol: SymbolKlines(symbol) for symbol in symbols}
         self.connections: dict[str, Connection] = {}
         self.closed: deque[Connection] = deque(maxlen=CLOSED_KEPT)
         self.standing: list[FaultSpec] = []
@@ -47,17 +52,20 @@ class MarketHub:
         """Apply a book update to the server's book and send it to each depth's subscribers."""
         self.produced["book"] += 1
         market = self.markets[event.symbol]
+        self.klines[event.symbol].on_clock(event.ts)
         if event.snapshot:
             self._on_book_snapshot(market, event)
         elif market.ready:
             self._on_book_delta(market, event)
 
     def on_trade(self, event: TradeEvent) -> None:
-        """Send a trade frame to its subscribers."""
+        """Send a trade frame to its subscribers and add its trades to the symbol's bars."""
         self.produced["trade"] += 1
         feed = self.markets[event.symbol].trades
+        frame = event.encode()
         if feed.subscribers:
-            feed.fan_out(event.encode(), FrameKind.DATA)
+            feed.fan_out(frame, FrameKind.DATA)
+        self.klines[event.symbol].on_trades(frame)
 
     def on_ticker(self, event: TickerEvent) -> None:
         """Merge a ticker update into the server's ticker and send it to its subscribers."""
@@ -146,6 +154,8 @@ class MarketHub:
         """Find the feed for a topic, or return Bybit's refusal message for it."""
         family, _, symbol = topic.rpartition(".")
         market = self.markets.get(symbol)
+        if family.startswith("kline.") and family.removeprefix("kline.") in INTERVALS_S:
+            return self._kline_feed(topic)
         if family in {"publicTrade", "tickers"}:
             if market is None:
                 return f"Invalid symbol :[{topic}]"
@@ -159,6 +169,11 @@ class MarketHub:
                 return stream
         return f"error:handler not found,topic:{topic}"
 
+    def _kline_feed(self, topic: str) -> Feed | str:
+        _, label, symbol = topic.split(".", 2)
+        klines = self.klines.get(symbol)
+        return f"Invalid symbol :[{topic}]" if klines is None else klines.feeds[label]
+
     def subscribe(self, conn: Connection, feed: Feed) -> None:
         """Add a subscriber and send it the current snapshot, as Bybit does after the ack."""
         feed.subscribers.add(conn)
@@ -169,8 +184,12 @@ class MarketHub:
             market.track(feed)
             if market.ready:
                 conn.push(feed.topic, market.snapshot_frame(feed), FrameKind.DATA)
-        elif feed is market.ticker:
-            frame = market.ticker.snapshot_frame()
+        else:
+            frame = None
+            if isinstance(feed, KlineFeed):
+                frame = feed.snapshot_frame()
+            elif feed is market.ticker:
+                frame = market.ticker.snapshot_frame()
             if frame is not None:
                 conn.push(feed.topic, frame, FrameKind.DATA)
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 
 from tradestream.core.matching import best_ask, best_bid, mid_price
+from tradestream.core.matching.trading_stops import StopLevels, StopRefusedError, checked_levels
 from tradestream.exchange.ledger import LedgerOrder
 from tradestream.simulator.exchange_config import ExchangeSideConfig
 from tradestream.simulator.venue import PARAMS_ERROR, Venue, VenueError
@@ -121,14 +122,31 @@ class RestHandlers:
         return {}
 
     def trading_stop(self, params: Params) -> Wire:
-        """Attach a take-profit and stop-loss to a symbol's position."""
+        """Hold a take-profit and/or stop-loss on a symbol's whole position (Full mode, one-way).
+
+        Refused as Bybit refuses: 10001 for a missing or bad parameter, a mode other than Full,
+        a ``positionIdx`` other than 0, no position, a level on the wrong side of the mark;
+        34040 when nothing changes. The venue triggers the stop on its own prices.
+        """
         symbol = _symbol(params)
-        take_profit, stop_loss = self._venue.stops.get(symbol, (Decimal(0), Decimal(0)))
-        if params.get("takeProfit") is not None:
-            take_profit = _decimal(params, "takeProfit")
-        if params.get("stopLoss") is not None:
-            stop_loss = _decimal(params, "stopLoss")
-        self._venue.stops[symbol] = (take_profit, stop_loss)
+        if str(params.get("tpslMode", "")) != "Full":
+            raise VenueError(PARAMS_ERROR, "params error: tpslMode must be Full")
+        if str(params.get("positionIdx", "")) != "0":
+            raise VenueError(PARAMS_ERROR, "position idx not match position mode")
+        venue = self._venue
+        current = venue.stops.get(symbol, StopLevels())
+        trigger = params.get("slTriggerBy") or params.get("tpTriggerBy") or current.trigger_by
+        try:
+            venue.stops[symbol] = checked_levels(
+                current,
+                size=venue.engine.account.position(symbol).size,
+                base_price=mid_price(venue.book(symbol)),
+                take_profit=_level(params, "takeProfit"),
+                stop_loss=_level(params, "stopLoss"),
+                trigger_by=str(trigger),
+            )
+        except StopRefusedError as exc:
+            raise VenueError(exc.ret_code, exc.message) from exc
         return {}
 
     def wallet_balance(self, params: Params) -> Wire:
@@ -190,6 +208,10 @@ def _link_id(params: Params) -> str:
     if not link_id:
         raise VenueError(PARAMS_ERROR, "params error: orderLinkId is required")
     return str(link_id)
+
+
+def _level(params: Params, name: str) -> Decimal | None:
+    return None if params.get(name) in (None, "") else _decimal(params, name)
 
 
 def _decimal(params: Params, name: str) -> Decimal:

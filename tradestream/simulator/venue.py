@@ -11,6 +11,7 @@ agree.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -19,7 +20,8 @@ from decimal import Decimal
 from pydantic import ValidationError
 
 from tradestream.core.clock import MsClock
-from tradestream.core.matching import MatchingEngine, MatchingEngineConfig, StaticBook
+from tradestream.core.matching import MatchingEngine, MatchingEngineConfig, StaticBook, mid_price
+from tradestream.core.matching.trading_stops import StopLevels, stop_triggered
 from tradestream.core.orders import order_link_id_for
 from tradestream.exchange.ledger import BYBIT_NAMING, Ledger, LedgerOrder, engine_cancel
 from tradestream.schemas.orders import (
@@ -40,6 +42,7 @@ from tradestream.simulator.venue_orders import (
 Listener = Callable[[str, list[Wire]], None]
 """Receive the rows of one private topic (``order``, ``execution``, ``position``, ``wallet``)."""
 
+log = logging.getLogger(__name__)
 PARAMS_ERROR = 10001
 DUPLICATE_LINK_ID = 110072
 ORDER_NOT_FOUND = 110001
@@ -69,7 +72,7 @@ class Venue:
         self._ledger = Ledger()
         self.orders: dict[str, LedgerOrder] = self._ledger.orders
         self.leverage: dict[str, Decimal] = {}
-        self.stops: dict[str, tuple[Decimal, Decimal]] = {}
+        self.stops: dict[str, StopLevels] = {}
         self._books = books
         self._clock = clock
         self.create_attempts: Counter[str] = Counter()
@@ -201,17 +204,47 @@ class Venue:
         return self._position_wire(symbol)
 
     def on_market(self) -> None:
-        """Match resting orders against the current books (taken liquidity stays hidden)."""
+        """Match resting orders against the current books (taken liquidity stays hidden).
+
+        Then trigger the stop-losses held on positions (``/v5/position/trading-stop``) that the
+        book's mid (the simulator's mark and last price) crossed: each closes its whole position
+        with a reduce-only market order, as Bybit's do, whether or not any client is connected.
+        """
         now = self._clock()
         for symbol in sorted({r.symbol for r in self.open_orders()}):
             self._publish(self.engine.on_book(symbol, self.book(symbol), now), now)
+        for symbol in sorted(self.stops):
+            self._trigger_stop(symbol)
+
+    def _trigger_stop(self, symbol: str) -> None:
+        levels = self.stops[symbol]
+        size = self.engine.account.position(symbol).size
+        if size == 0:
+            del self.stops[symbol]  # Bybit cancels a position's TP/SL when it closes
+            return
+        mark = mid_price(self.book(symbol))
+        if mark is None or not stop_triggered(levels, size=size, price=mark):
+            return
+        params = {"symbol": symbol, "side": "Sell" if size > 0 else "Buy", "orderType": "Market",
+                  "qty": str(abs(size)), "reduceOnly": True, "timeInForce": "IOC"}  # fmt: skip
+        try:
+            self.create(params)
+        except VenueError as exc:
+            log.warning("%s: stop-loss %s not executed (%s); next pass", symbol, levels, exc)
+            return
+        del self.stops[symbol]
 
     def _position_wire(self, symbol: str) -> Wire:
         account = self.engine.account
         leverage = self.leverage.get(symbol, self.engine.config.leverage)
         wire = position_wire(account.position(symbol), leverage, account.mark(symbol))
-        take_profit, stop_loss = self.stops.get(symbol, (Decimal(0), Decimal(0)))
-        return wire | {"takeProfit": str(take_profit), "stopLoss": str(stop_loss)}
+        levels = self.stops.get(symbol, StopLevels())
+        return wire | {
+            "takeProfit": str(levels.take_profit),
+            "stopLoss": str(levels.stop_loss),
+            "slTriggerBy": levels.trigger_by,
+            "tpslMode": "Full",
+        }
 
     # Fold engine events into records, then tell listeners what changed on each topic.
     def _publish(self, events: Iterable[OrderEvent], now: int) -> None:

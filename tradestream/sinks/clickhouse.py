@@ -1,4 +1,4 @@
-"""Batched writes of ticks and book tops to ClickHouse, and the schema they need.
+"""Batched writes of ticks, book tops, features and candles to ClickHouse, and their schema.
 
 clickhouse-driver is synchronous; every call runs in a worker thread so the event loop (and the
 Faust consumer with it) never blocks on the network.
@@ -15,19 +15,39 @@ from typing import Any
 from clickhouse_driver import Client
 
 from tradestream.config.settings import Settings
-from tradestream.sinks.rows import BOOK_TOP_COLUMNS, FEATURE_COLUMNS, TRADE_COLUMNS, Row
+from tradestream.sinks.rows import (
+    BOOK_TOP_COLUMNS,
+    CANDLE_COLUMNS,
+    FEATURE_COLUMNS,
+    SIGNAL_COLUMNS,
+    TRADE_COLUMNS,
+    Row,
+)
 
 log = logging.getLogger(__name__)
 
 PRICE_TYPE = "Decimal(18, 8)"
+AMOUNT_TYPE = "Decimal(38, 8)"
+"""Volume and turnover: a 4-hour turnover or a memecoin's daily volume passes 10^10."""
+ROLLUPS = (("5m", 300), ("15m", 900), ("1h", 3600), ("4h", 14_400))
+"""The candles_<name> views rolled up from 1-minute bars: name and seconds."""
 
 
 def schema_statements(database: str) -> list[str]:
     """Return the DDL statements for ``database``, in order."""
-    text = resources.files("tradestream.sinks").joinpath("ddl/clickhouse.sql").read_text()
+    statements = _render("clickhouse.sql", database)
+    for name, seconds in ROLLUPS:
+        statements += _render("clickhouse_rollup.sql", database, name=name, seconds=str(seconds))
+    return statements
+
+
+def _render(file: str, database: str, **names: str) -> list[str]:
+    text = resources.files("tradestream.sinks").joinpath(f"ddl/{file}").read_text()
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-    rendered = body.replace("{db}", database).replace("{price_type}", PRICE_TYPE)
-    return [stmt.strip() for stmt in rendered.split(";") if stmt.strip()]
+    values = {"db": database, "price_type": PRICE_TYPE, "amount_type": AMOUNT_TYPE, **names}
+    for name, value in values.items():
+        body = body.replace("{" + name + "}", value)
+    return [stmt.strip() for stmt in body.split(";") if stmt.strip()]
 
 
 class ClickHouseSink:
@@ -68,6 +88,14 @@ class ClickHouseSink:
     async def insert_features(self, rows: Sequence[Row]) -> None:
         """Insert feature rows."""
         await self._insert("features", FEATURE_COLUMNS, rows)
+
+    async def insert_candles(self, rows: Sequence[Row]) -> None:
+        """Insert candle rows (the roll-up views follow on their own)."""
+        await self._insert("candles", CANDLE_COLUMNS, rows)
+
+    async def insert_signals(self, rows: Sequence[Row]) -> None:
+        """Insert strategy signal rows."""
+        await self._insert("signals", SIGNAL_COLUMNS, rows)
 
     def register_feature_names(self, names_id: str, names: Sequence[str], now_ms: int) -> None:
         """Record a feature schema so SQL can map ``values`` positions to names (blocking)."""

@@ -13,7 +13,15 @@ import msgspec
 
 from tradestream.core.errors import BadInputError
 from tradestream.schemas.bybit import trade_decoder
-from tradestream.schemas.market import BookTop, Features, book_top_decoder, features_decoder
+from tradestream.schemas.market import (
+    BookTop,
+    CandleRecord,
+    Features,
+    book_top_decoder,
+    candle_decoder,
+    features_decoder,
+)
+from tradestream.schemas.trading import Signal
 
 TRADE_COLUMNS = (
     "symbol",
@@ -53,6 +61,40 @@ FEATURE_COLUMNS = (
     "values",
     "recv_ts_ms",
     "produced_ts_ms",
+)
+
+CANDLE_COLUMNS = (
+    "symbol",
+    "interval_s",
+    "source",
+    "ts",
+    "open_ts_ms",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "turnover",
+    "trades",
+    "exchange_ts_ms",
+    "produced_ts_ms",
+)
+
+SIGNAL_COLUMNS = (
+    "signal_id",
+    "strategy",
+    "symbol",
+    "side",
+    "strength",
+    "entry_price",
+    "stop_loss",
+    "take_profit",
+    "reason",
+    "indicators.name",
+    "indicators.value",
+    "ts",
+    "created_ts_ms",
+    "inserted_ts_ms",
 )
 
 Row = tuple[object, ...]
@@ -131,4 +173,57 @@ def features_row(raw: bytes) -> Row:
         record.values,
         record.recv_ts_ms,
         record.produced_ts_ms,
+    )
+
+
+def candle_row(raw: bytes) -> Row:
+    """Return the row of one ``md.candles`` record."""
+    try:
+        bar: CandleRecord = candle_decoder.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise BadInputError(f"not a CandleRecord: {exc}") from exc
+    return (
+        bar.symbol,
+        bar.interval_s,
+        bar.source,
+        _utc(bar.open_ts_ms),
+        bar.open_ts_ms,
+        _decimal(bar.open),
+        _decimal(bar.high),
+        _decimal(bar.low),
+        _decimal(bar.close),
+        _decimal(bar.volume),
+        _decimal(bar.turnover),
+        bar.trades,
+        bar.exchange_ts_ms,
+        bar.produced_ts_ms,
+    )
+
+
+_PRICE_PLACES = Decimal("1e-8")  # the columns' scale: ClickHouse would otherwise truncate
+
+
+def signal_row(raw: bytes, inserted_ts_ms: int) -> Row:
+    """Return the row of one ``sig.signals`` record (prices at the table's 8 places)."""
+    try:
+        signal = Signal.model_validate_json(raw)
+    except ValueError as exc:
+        raise BadInputError(f"not a Signal: {exc}") from exc
+    names = sorted(signal.indicators)
+    return (
+        signal.signal_id,
+        signal.strategy,
+        signal.symbol,
+        signal.side.value,
+        signal.strength,
+        *(
+            None if p is None else p.quantize(_PRICE_PLACES)
+            for p in (signal.entry_price, signal.stop_loss, signal.take_profit)
+        ),
+        signal.reason,
+        names,
+        [signal.indicators[name] for name in names],
+        _utc(signal.created_ts_ms),
+        signal.created_ts_ms,
+        inserted_ts_ms,
     )

@@ -1,7 +1,8 @@
 """Land the trading spine's events in PostgreSQL, the system of record, idempotently.
 
 Risk decisions (``risk.decisions``), order events (``exec.reports``), position changes and
-trading-state changes (kill-switch trips and resets; ``account.events``) are written here by the
+trading-state changes (kill-switch trips and resets; ``account.events``) and protection's
+records (``protection.events``, ``sinks/protection_records.py``) are written here by the
 trading-records sink agent, never by the agents that trade: if PostgreSQL is down, trading goes
 on, the events wait on their topics (the sink's partitions stop while it retries) and land when it
 is back. Every row has a natural key (decision id, order link id + event, exec id, symbol + cause,
@@ -27,6 +28,7 @@ from tradestream.schemas.orders import (
     OrderPartiallyFilled,
     OrderRejected,
 )
+from tradestream.schemas.protection import ProtectionRecord
 from tradestream.schemas.reconciliation import ReconciliationCorrected
 from tradestream.schemas.trading import (
     KillSwitchReset,
@@ -34,11 +36,13 @@ from tradestream.schemas.trading import (
     RiskDecision,
     TradingStateChanged,
 )
+from tradestream.sinks.protection_records import PROTECTION_RECORDS, ProtectionRecords
 
 TradingStateRecord = KillSwitchTripped | KillSwitchReset | TradingStateChanged
 TradingRecord = (
     RiskDecision | OrderEvent | PositionChanged | TradingStateRecord | ReconciliationCorrected
-)
+    | ProtectionRecord
+)  # fmt: skip
 MARK_CAUSE = "mark"
 """The cause of a ``PositionChanged`` that only revalued a position at a new price."""
 
@@ -69,6 +73,7 @@ class TradingRecords:
     def __init__(self, pool: asyncpg.Pool, actor: str) -> None:
         self._pool = pool
         self._actor = actor
+        self._protection = ProtectionRecords(self._audit)  # protection.events, same batch
 
     async def land(self, records: Sequence[TradingRecord]) -> None:
         """Write ``records`` and their audit rows; all or nothing."""
@@ -82,6 +87,8 @@ class TradingRecords:
                     await self._trading_state(conn, record)
                 elif isinstance(record, ReconciliationCorrected):
                     await self._correction(conn, record)
+                elif isinstance(record, PROTECTION_RECORDS):
+                    await self._protection.land(conn, record)
                 else:
                     await self._order_event(conn, record)
 

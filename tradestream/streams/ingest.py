@@ -68,6 +68,8 @@ class IngestConfig(BaseModel, frozen=True, extra="forbid"):
     latency_window_s: PositiveFloat = 10.0
     trades: bool = True
     tickers: bool = True
+    klines: tuple[str, ...] = ("1", "5", "15", "60")
+    """Bybit kline intervals to subscribe (``kline.{interval}.{symbol}``), () for none."""
     staleness: StalenessConfig = StalenessConfig()
 
 
@@ -78,6 +80,7 @@ def topics_for(symbol: str, depth: int, config: IngestConfig) -> list[str]:
         topics.append(f"publicTrade.{symbol}")
     if config.tickers:
         topics.append(f"tickers.{symbol}")
+    topics.extend(f"kline.{interval}.{symbol}" for interval in config.klines)
     return topics
 
 

@@ -45,6 +45,14 @@ TICKERS_RAW = TopicSpec("md.tickers.raw", "symbol", "raw Bybit tickers.* frame b
 KLINES_RAW = TopicSpec("md.klines.raw", "symbol", "raw Bybit kline.* frame bytes")
 BOOK_TOP = TopicSpec("md.book.top", "symbol", "BookTop JSON", retention_ms=3 * _DAY_MS)
 FEATURES = TopicSpec("md.features", "symbol", "Features JSON", retention_ms=3 * _DAY_MS)
+CANDLES = TopicSpec(
+    "md.candles",
+    "symbol",
+    "CandleRecord JSON (schemas/market.py): closed OHLCV bars, built from trades by the market "
+    "engine (source 'trades', seconds to minutes) or Bybit's confirmed klines (source "
+    "'exchange'); co-partitioned with md.features",
+    retention_ms=30 * _DAY_MS,
+)
 BOOK_STATUS = TopicSpec(
     "md.book.status", "symbol", "book status JSON (on change, at most per interval)", compacted=True
 )
@@ -54,7 +62,8 @@ SIGNALS = TopicSpec(
 EXEC_ORDERS = TopicSpec(
     "exec.orders",
     "symbol",
-    "order command JSON: PlaceOrder | CancelOrder | ClosePosition | QueryOrder (schemas/orders.py)",
+    "order command JSON: PlaceOrder | CancelOrder | ClosePosition | QueryOrder | SetTradingStop "
+    "(schemas/orders.py)",
     retention_ms=30 * _DAY_MS,
 )
 EXEC_REPORTS = TopicSpec(
@@ -89,6 +98,31 @@ RISK_STATE = TopicSpec(
     compacted=True,
     single_partition=True,
 )
+POSITIONS = TopicSpec(
+    "exec.positions",
+    "symbol",
+    "PositionChanged JSON (schemas/account.py): every change the positions agent makes to a "
+    "position (fills, reconciliation), keyed by symbol and co-partitioned with md.book.top, for "
+    "per-symbol consumers (the protection agent); account.events has one partition",
+    retention_ms=None,
+    compacted=True,
+)
+PROTECTION_TICKS = TopicSpec(
+    "protection.ticks",
+    "tick",
+    "ProtectionTick JSON (schemas/protection.py): the protection timer, one tick per interval on "
+    "each partition a trading worker owns, so timed rules run (and write their table) inside "
+    "the protection agent's stream; co-partitioned with md.book.top",
+    retention_ms=3600 * 1000,
+)
+PROTECTION_EVENTS = TopicSpec(
+    "protection.events",
+    "symbol",
+    "protection record JSON (schemas/protection.py): closes sent, suppressed and ended, aged "
+    "position transitions, stale-price alerts, stop moves; landed in PostgreSQL by the records "
+    "agent",
+    retention_ms=30 * _DAY_MS,
+)
 OPS_CONTROL = TopicSpec("ops.control", "symbol or *", "control command JSON", single_partition=True)
 OPS_CONFIG = TopicSpec(
     "ops.config", "config key", "config JSON", compacted=True, single_partition=True
@@ -101,6 +135,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     KLINES_RAW,
     BOOK_TOP,
     FEATURES,
+    CANDLES,
     BOOK_STATUS,
     SIGNALS,
     EXEC_ORDERS,
@@ -109,16 +144,26 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     RISK_DECISIONS,
     RISK_STATE,
     ACCOUNT_EVENTS,
+    POSITIONS,
+    PROTECTION_TICKS,
+    PROTECTION_EVENTS,
     OPS_CONTROL,
     OPS_CONFIG,
 )
 
-WORKER_INPUTS: tuple[TopicSpec, ...] = (ORDERBOOK_RAW, TRADES_RAW, BOOK_TOP, FEATURES)
+WORKER_INPUTS: tuple[TopicSpec, ...] = (
+    ORDERBOOK_RAW,
+    TRADES_RAW,
+    KLINES_RAW,
+    BOOK_TOP,
+    FEATURES,
+    CANDLES,
+)
 """Topics a worker consumes: drained when their consumer groups' lag is zero."""
 
-MARKET_INPUTS: tuple[TopicSpec, ...] = (ORDERBOOK_RAW, TRADES_RAW)
+MARKET_INPUTS: tuple[TopicSpec, ...] = (ORDERBOOK_RAW, TRADES_RAW, KLINES_RAW)
 """Topics the market engine consumes, in its own group (``Settings.market_group_id``)."""
-SINK_INPUTS: tuple[TopicSpec, ...] = (TRADES_RAW, BOOK_TOP, FEATURES)
+SINK_INPUTS: tuple[TopicSpec, ...] = (TRADES_RAW, BOOK_TOP, FEATURES, CANDLES)
 """Topics the sink agents consume, in the Faust app's group (``Settings.group_id``)."""
 
 TRADING_INPUTS: tuple[TopicSpec, ...] = (
@@ -128,6 +173,10 @@ TRADING_INPUTS: tuple[TopicSpec, ...] = (
     EXEC_RECONCILE,
     RISK_DECISIONS,
     ACCOUNT_EVENTS,
+    BOOK_TOP,
+    POSITIONS,
+    PROTECTION_TICKS,
+    PROTECTION_EVENTS,
 )
 """Topics the trading agents consume, in the trading app's group (``Settings.faust_app_id``)."""
 

@@ -101,3 +101,100 @@ ingest_resubscribes = Counter(
     ["symbol"],
     registry=registry,
 )
+
+protection_positions = Gauge(
+    "tradestream_protection_positions",
+    "Open positions this worker protects, by rule in force (stop_loss, take_profit, "
+    "trailing_stop, aged_position, time_stop, exchange_stop).",
+    ["rule"],
+    registry=registry,
+)
+protection_trailing_activations = Counter(
+    "tradestream_protection_trailing_activations_total",
+    "Trailing stops that activated, by symbol.",
+    ["symbol"],
+    registry=registry,
+)
+protection_closes = Counter(
+    "tradestream_protection_closes_total",
+    "Close attempts sent by protection, by rule and aged phase ('none' for a position not aged).",
+    ["rule", "phase"],
+    registry=registry,
+)
+protection_close_results = Counter(
+    "tradestream_protection_close_results_total",
+    "How protection's closes ended (filled, rejected, cancelled, expired, timeout), by rule.",
+    ["rule", "result"],
+    registry=registry,
+)
+protection_cannot_close = Counter(
+    "tradestream_protection_cannot_close_total",
+    "Positions protection could not close after every retry (critical), by symbol.",
+    ["symbol"],
+    registry=registry,
+)
+protection_suppressed = Counter(
+    "tradestream_protection_suppressed_total",
+    "Closes that fired and were not sent (conflicts resolved and other holds), by rule and "
+    "reason; a suppression repeated on every evaluation counts once a minute.",
+    ["rule", "reason"],
+    registry=registry,
+)
+protection_aged_positions = Gauge(
+    "tradestream_protection_aged_positions",
+    "Aged positions being wound down on this worker, by phase.",
+    ["phase"],
+    registry=registry,
+)
+protection_stale_alerts = Counter(
+    "tradestream_protection_stale_alerts_total",
+    "Stale-price alerts for symbols with open positions, by symbol and freshness "
+    "('emergency' when the emergency action was due).",
+    ["symbol", "freshness"],
+    registry=registry,
+)
+protection_exchange_stops = Counter(
+    "tradestream_protection_exchange_stops_total",
+    "Exchange-side stop-losses set or moved, by symbol.",
+    ["symbol"],
+    registry=registry,
+)
+protection_decision_latency = Histogram(
+    "tradestream_protection_decision_latency_seconds",
+    "Exchange time of the price update that fired a close to the close command produced.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+    registry=registry,
+)
+
+signals_published = Counter(
+    "tradestream_signals_published_total",
+    "Strategy signals published on sig.signals, by strategy.",
+    ["strategy"],
+    registry=registry,
+)
+signals_suppressed = Counter(
+    "tradestream_signals_suppressed_total",
+    "Strategy signals held back because the symbol's book could not back them, by reason "
+    "(no_book, book_invalid, book_stale).",
+    ["strategy", "reason"],
+    registry=registry,
+)
+strategy_failures = Counter(
+    "tradestream_strategy_failures_total",
+    "Events on which a strategy raised (isolated: the other strategies went on), by strategy.",
+    ["strategy"],
+    registry=registry,
+)
+signal_inputs_skipped = Counter(
+    "tradestream_signal_inputs_skipped_total",
+    "Bars and feature vectors the signal agent fed to no strategy, by reason (trades_bar, "
+    "no_strategy, old_bar, no_scalper, unknown_feature_schema, scalper_features_missing).",
+    ["reason"],
+    registry=registry,
+)
+strategy_warm_ups = Counter(
+    "tradestream_strategy_warm_ups_total",
+    "Per-symbol history fetches before the first live bar, by outcome (warm, cold).",
+    ["outcome"],
+    registry=registry,
+)

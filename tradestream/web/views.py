@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -15,10 +16,17 @@ from tradestream.core.market import with_age
 from tradestream.tables.books import book_status_by_symbol
 from tradestream.web.metrics import registry
 
+health_sections: dict[str, Callable[[], dict[str, Any]]] = {}
+"""More sections of ``/health/``, added by the roles that register them (``protection``)."""
+
 
 @app.page("/health/")
 async def health(web: Any, request: Any) -> Any:
-    """Say the worker is serving and how many of its books are valid."""
+    """Say the worker is serving, how many of its books are valid, and what its roles add.
+
+    A trading worker adds ``protection``: each symbol's price age as the staleness guard judges
+    it (ok, degraded, critical) and the worst of them over the symbols with an open position.
+    """
     with books_lock:  # the market engine's thread changes the books
         statuses = [books.status_record(s, top_n=0)["status"] for s in books.symbols()]
     return web.json(
@@ -26,6 +34,7 @@ async def health(web: Any, request: Any) -> Any:
             "status": "ok",
             "books": len(statuses),
             "books_valid": statuses.count("valid"),
+            **{name: section() for name, section in health_sections.items()},
         }
     )
 

@@ -7,12 +7,15 @@ from decimal import Decimal
 import pytest
 from redis.asyncio import Redis
 
+from tests.support.protection import set_sim_book
+from tests.support.waiting import eventually
+from tradestream.core.matching import mid_price
 from tradestream.core.orders import order_link_id_for
 from tradestream.core.resilience import Outcome
 from tradestream.exchange.base import ExchangeError
 from tradestream.exchange.bybit import BybitExchange
 from tradestream.schemas.exchange import ExchangeOrderStatus
-from tradestream.schemas.orders import AmendOrder, CancelOrder, Side
+from tradestream.schemas.orders import AmendOrder, CancelOrder, Side, StopTrigger
 from tradestream.simulator import BybitSimulator
 
 from .conftest import SYMBOL, bybit_config, market_buy, resting_buy
@@ -149,3 +152,33 @@ async def test_bad_credentials_are_denied(
         await intruder.wallet_balance()
     assert caught.value.ret_code == ret_code
     assert caught.value.outcome is Outcome.DENIED
+
+
+async def test_a_position_stop_is_refused_as_bybit_refuses_it_and_closes_at_the_mark(
+    sim: BybitSimulator, exchange: BybitExchange
+) -> None:
+    with pytest.raises(ExchangeError) as flat:
+        await exchange.set_trading_stop(SYMBOL, take_profit=None, stop_loss=Decimal(1000))
+    await exchange.place(market_buy("stop-2"))
+    mark = mid_price(sim.exchange.venue.book(SYMBOL))
+    assert mark is not None
+    with pytest.raises(ExchangeError) as above:
+        await exchange.set_trading_stop(SYMBOL, take_profit=None, stop_loss=mark + 100)
+    level = (mark - 50).quantize(Decimal("0.1"))
+    for _ in range(2):  # the second is "not modified" at Bybit: no error for us
+        await exchange.set_trading_stop(SYMBOL, take_profit=None, stop_loss=level,
+                                        trigger_by=StopTrigger.MARK)  # fmt: skip
+    [held] = await exchange.positions(SYMBOL)
+
+    set_sim_book(sim, SYMBOL, str(level - 20), str(level - Decimal("19.9")))  # through the stop
+
+    async def flat_now() -> bool:
+        [position] = await exchange.positions(SYMBOL)
+        return position.size == 0
+
+    await eventually(flat_now, within=10)
+    assert (flat.value.ret_code, above.value.ret_code) == (10001, 10001)
+    assert "should lower than base_price" in str(above.value)
+    assert held.stop_loss == level
+    [closed] = await exchange.positions(SYMBOL)
+    assert closed.stop_loss == 0

@@ -73,8 +73,8 @@ async def test_every_frame_sent_is_on_a_raw_topic_exactly_once(
     await service.start()
     try:
         await eventually(
-            lambda: sum(len(c["topics"]) for c in simulator.stats()["connections"]) == 12,
-            message="ingest subscribed all 12 topics",
+            lambda: sum(len(c["topics"]) for c in simulator.stats()["connections"]) == 28,
+            message="ingest subscribed all 28 topics (book, trades, tickers, 4 klines)",
         )
         simulator.resume()
         await simulator.source_done()
@@ -89,7 +89,7 @@ async def test_every_frame_sent_is_on_a_raw_topic_exactly_once(
 
     raw_topics = [
         settings.scoped(t.name)
-        for t in (topics.ORDERBOOK_RAW, topics.TRADES_RAW, topics.TICKERS_RAW)
+        for t in (topics.ORDERBOOK_RAW, topics.TRADES_RAW, topics.TICKERS_RAW, topics.KLINES_RAW)
     ]
     on_kafka = await _read_topics(settings, raw_topics, len(sent))
     assert len(sent) > 2000

@@ -6,6 +6,7 @@ import pytest
 
 from tradestream import app  # the app first: the agents' modules bind its topics
 from tradestream.agents.trading_records import parse_record
+from tradestream.schemas.protection import StalePriceRaised
 from tradestream.schemas.trading import (
     KillSwitchReset,
     KillSwitchTrigger,
@@ -40,3 +41,11 @@ def test_an_order_end_on_the_account_topic_is_risk_s_not_a_record() -> None:
     ended = b'{"kind":"order_expired","order_link_id":"bench-1","symbol":"BTCUSDT"}'
 
     assert parse_record(ACCOUNT, ended) is None
+
+
+def test_a_protection_record_is_a_record() -> None:
+    alert = StalePriceRaised(symbol="BTCUSDT", episode=1, age_s=31.5, freshness="critical",
+                             positions_affected=("BTCUSDT:1",), ts_ms=2_000)  # fmt: skip
+    topic = app.settings.scoped(topics.PROTECTION_EVENTS.name)
+
+    assert parse_record(topic, alert.model_dump_json().encode()) == alert

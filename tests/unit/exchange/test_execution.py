@@ -15,12 +15,13 @@ from tradestream.core.resilience import (
     RetryPolicy,
     RetryPolicyConfig,
 )
+from tradestream.exchange.base import ExchangeError
 from tradestream.exchange.execution import ExecutionDesk, close_signal_id
 from tradestream.exchange.idempotency import MemoryIdempotencyStore
 from tradestream.exchange.order_gateway import OrderGateway
 from tradestream.exchange.paper import PaperExchange
 from tradestream.schemas.market import BookTop
-from tradestream.schemas.orders import ClosePosition, QueryOrder, Side
+from tradestream.schemas.orders import ClosePosition, QueryOrder, SetTradingStop, Side
 
 
 @pytest.fixture
@@ -120,3 +121,29 @@ def test_a_valid_book_top_becomes_the_paper_book_and_an_invalid_one_is_ignored(
 def test_a_long_command_id_still_makes_a_valid_signal_id() -> None:
     assert close_signal_id("x" * 10) == "x" * 10
     assert len(close_signal_id("x" * 100)) == 32
+
+
+def stop(level: str, command_id: str = "xs-1") -> SetTradingStop:
+    return SetTradingStop(command_id=command_id, strategy="protection", symbol=SYMBOL,
+                          stop_loss=Decimal(level), reason="unit", issued_at_ms=0)  # fmt: skip
+
+
+async def test_a_stop_is_set_on_the_exchange_held_again_quietly_and_reports_no_order(
+    desk: ExecutionDesk, paper: PaperExchange, make_place: PlaceFactory
+) -> None:
+    await desk.execute(make_place(qty="0.01"))
+
+    assert await desk.execute(stop("64000")) == []
+    assert await desk.execute(stop("64000")) == []  # a redelivery: the same level, no error
+    [position] = await paper.positions(SYMBOL)
+    assert position.stop_loss == Decimal(64000)
+
+
+async def test_a_stop_for_a_position_closed_meanwhile_is_dropped_any_other_refusal_raised(
+    desk: ExecutionDesk, make_place: PlaceFactory
+) -> None:
+    assert await desk.execute(stop("64000")) == []  # nothing open: nothing to protect
+    await desk.execute(make_place(qty="0.01"))
+
+    with pytest.raises(ExchangeError, match="should lower than base_price"):
+        await desk.execute(stop("66000", command_id="xs-2"))

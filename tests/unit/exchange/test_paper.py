@@ -252,3 +252,36 @@ async def test_leverage_and_stops_show_on_the_position(
         Decimal(70000),
         Decimal(60000),
     )
+
+
+async def test_a_stop_is_refused_where_bybit_refuses_it(
+    paper: PaperExchange, make_place: PlaceFactory
+) -> None:
+    with pytest.raises(ExchangeError, match="zero position") as flat:
+        await paper.set_trading_stop(SYMBOL, take_profit=None, stop_loss=Decimal(60000))
+    await paper.place(make_place())
+    with pytest.raises(ExchangeError, match="should lower than base_price") as above:
+        await paper.set_trading_stop(SYMBOL, take_profit=None, stop_loss=Decimal(66000))
+    await paper.set_trading_stop(SYMBOL, take_profit=None, stop_loss=Decimal(64000))
+    await paper.set_trading_stop(SYMBOL, take_profit=None, stop_loss=Decimal(64000))  # as held
+
+    assert (flat.value.ret_code, above.value.ret_code) == (10001, 10001)
+    [position] = await paper.positions(SYMBOL)
+    assert position.stop_loss == Decimal(64000)
+
+
+async def test_a_stop_crossed_by_the_book_closes_the_whole_position_at_market_once(
+    paper: PaperExchange, events: list[OrderEvent], make_place: PlaceFactory
+) -> None:
+    await paper.place(make_place(qty="0.002"))
+    await paper.set_trading_stop(SYMBOL, take_profit=None, stop_loss=Decimal("64000.0"))
+    paper.on_book(SYMBOL, btc_book("64500.0", "64500.1"))
+    assert [p.size for p in await paper.positions(SYMBOL)] == [Decimal("0.002")]
+
+    paper.on_book(SYMBOL, btc_book("63800.0", "63800.1"))  # a gap through the stop
+    paper.on_book(SYMBOL, btc_book("63700.0", "63700.1"))
+
+    closes = [e for e in events if isinstance(e, OrderFilled) and e.side is Side.SELL]
+    assert [(c.exec_qty, c.exec_price) for c in closes] == [(Decimal("0.002"), Decimal("63800.0"))]
+    [position] = await paper.positions(SYMBOL)
+    assert (position.size, position.stop_loss) == (Decimal(0), Decimal(0))

@@ -72,7 +72,8 @@ async def test_ping_gets_bybits_pong(start: Start, connect: Connect) -> None:
         ("orderbook.1000.BTCUSDT", "error:handler not found,topic:orderbook.1000.BTCUSDT"),
         ("orderbook.x.BTCUSDT", "error:handler not found,topic:orderbook.x.BTCUSDT"),
         ("liquidation.BTCUSDT", "error:handler not found,topic:liquidation.BTCUSDT"),
-        ("kline.1.BTCUSDT", "error:handler not found,topic:kline.1.BTCUSDT"),
+        ("kline.3.BTCUSDT", "error:handler not found,topic:kline.3.BTCUSDT"),
+        ("kline.1.NOPEUSDT", "Invalid symbol :[kline.1.NOPEUSDT]"),
     ],
 )
 async def test_unknown_topics_are_refused_and_nothing_is_subscribed(

@@ -4,6 +4,16 @@ A ``Candle`` is numeric-feature data, so its prices are floats; the exchange-pre
 stay on the ``md.candles`` wire schema and are converted once at that boundary.
 """
 
+from tradestream.core.candles.bar_builder import BarBuilder, SymbolBars
 from tradestream.core.candles.candle import INTERVALS_S, Candle, interval_label
+from tradestream.core.candles.rollup import RollUp, roll_up
 
-__all__ = ["INTERVALS_S", "Candle", "interval_label"]
+__all__ = [
+    "INTERVALS_S",
+    "BarBuilder",
+    "Candle",
+    "RollUp",
+    "SymbolBars",
+    "interval_label",
+    "roll_up",
+]

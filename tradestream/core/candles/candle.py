@@ -17,7 +17,7 @@ INTERVALS_S: dict[str, int] = {
 
 
 def interval_label(interval_s: int) -> str:
-    """Return Bybit's label for an interval in seconds ("5" for 300 s); sub-minute bars get "<n>s"."""
+    """Return Bybit's label for an interval in seconds ("5" for 300 s), "<n>s" below a minute."""
     for label, seconds in INTERVALS_S.items():
         if seconds == interval_s:
             return label
@@ -37,6 +37,8 @@ class Candle:
     close: float
     volume: float
     turnover: float = 0.0
+    trades: int = 0
+    """Trades in the bar; 0 when the source does not say (an exchange kline)."""
 
     @property
     def close_ts_ms(self) -> int:
