@@ -59,8 +59,8 @@ CREATE TABLE IF NOT EXISTS {db}.feature_schemas (
 ORDER BY names_id;
 
 -- Closed bars from md.candles: source 'trades' (built by the market engine, any interval) or
--- 'exchange' (Bybit's confirmed klines). The 1-minute bars are rolled up to 5m/15m/1h/4h by
--- the materialized views of clickhouse_rollup.sql; read them through the candles_<n> views.
+-- 'exchange' (Bybit's confirmed klines). The 1-minute bars are rolled up to 5m/15m/1h/4h when
+-- read, by the views of clickhouse_rollup.sql (candles_<n>).
 CREATE TABLE IF NOT EXISTS {db}.candles (
     symbol String,
     interval_s UInt32,
