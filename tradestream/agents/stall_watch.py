@@ -10,9 +10,9 @@ stops silently. Until the cause is found in Faust, the worker watches itself:
 - every ``stall_check_interval_s`` it compares, per assigned input partition (not changelogs),
   the broker's end offset, the consumer's fetch position, the last offset handed to the agents
   and the last committed one;
-- a partition waits when the broker has records the fetcher does not fetch, or when records
-  handed to the agents are not committed while no agent is handling an event (``busy()``: an
-  agent retrying Redis or PostgreSQL is busy, not stalled);
+- a partition waits when the broker has records the fetcher does not fetch, or when fetched
+  records are not committed while no agent is handling an event (``busy()``: an agent retrying
+  Redis or PostgreSQL is busy, not stalled);
 - a partition that waits with none of those offsets moving for ``stall_exit_after_s`` is
   stalled: the worker logs where every task waits (``agents/diagnostics.py``) and exits with
   ``STALL_EXIT_CODE``, for its supervisor (systemd, Docker, Kubernetes) to start it again.
@@ -62,17 +62,24 @@ class PartitionProgress:
 
     highwater: int | None  # the broker's end offset (next offset to be written)
     position: int | None  # the next offset the fetcher will fetch
-    handed: int | None  # the last offset handed to the agents
-    committed: int | None  # the next offset to read after a restart (committed by this worker)
+    handed: int | None  # Faust's read offset (for the report only)
+    committed: int | None  # the next offset to read after a restart
 
     def waiting(self, *, busy: bool) -> bool:
-        """Tell whether input waits for this worker to do something it is not doing."""
+        """Tell whether input waits for this worker to do something it is not doing.
+
+        Only the broker end, the fetch position and the committed offset decide (all three are
+        "next offset" values); Faust's read offset is reported but not used, since it is the
+        last offset handed out while streaming and the next one right after an assignment.
+        """
         end, position = self.highwater, self.position
-        if end is not None and position is not None and end > position:
+        if end is None or position is None:
+            return False  # not known yet
+        if end > position:
             return True  # at the broker, not fetched
-        if busy or self.handed is None:
-            return False
-        return self.committed is None or self.committed <= self.handed  # handed, not committed
+        if busy:
+            return False  # an agent is on it (or retrying Redis or PostgreSQL)
+        return end > (self.committed or 0)  # fetched, not committed, no agent at work
 
 
 class StallWatch:

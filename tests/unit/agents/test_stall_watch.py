@@ -21,6 +21,9 @@ NOT_ACKED = PartitionProgress(highwater=60, position=60, handed=59, committed=34
         (NOT_ACKED, False, True),
         (NOT_ACKED, True, False),  # an agent retrying Redis or PostgreSQL holds its input
         (PartitionProgress(highwater=5, position=None, handed=None, committed=None), False, False),
+        # right after an assignment Faust's read offset is the next offset, like the others
+        (PartitionProgress(highwater=131, position=131, handed=131, committed=131), False, False),
+        (PartitionProgress(highwater=7, position=7, handed=None, committed=None), False, True),
     ],
 )
 def test_a_partition_waits_only_for_work_nobody_is_doing(
