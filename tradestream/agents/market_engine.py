@@ -60,7 +60,14 @@ from tradestream.agents.boundary import send_dead_letters
 from tradestream.agents.market import MarketBatches, offsets_after
 from tradestream.config.settings import Settings
 from tradestream.sinks.dead_letters import DeadLetter, DeadLetterQueue
-from tradestream.streams.rdkafka import DeliveryMark, Outputs, PartitionKey, consumer_config
+from tradestream.streams.rdkafka import (
+    DeliveryMark,
+    Outputs,
+    PartitionKey,
+    commit_owned,
+    commit_reporter,
+    consumer_config,
+)
 
 log = logging.getLogger(__name__)
 
@@ -309,24 +316,14 @@ class MarketEngine(mode.Service):
 
     def _commit(self, offsets: Offsets, *, asynchronous: bool) -> None:
         owned = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
-        mine = [TopicPartition(t, p, o) for (t, p), o in offsets.items() if (t, p) in owned]
-        if not mine:
-            return
-        try:
-            if asynchronous:
-                self._consumer.commit(offsets=mine, asynchronous=True)
-            else:
-                self._consumer.commit(offsets=mine, asynchronous=False)
-        except KafkaException as exc:
-            # the partitions moved, or the broker is away: the next owner or commit re-covers it
-            log.warning("market engine commit failed (%s); re-read or committed later", exc)
+        name = "market engine"
+        commit_owned(self._consumer, offsets, owned, asynchronous=asynchronous, name=name)
 
 
 def market_consumer(settings: Settings) -> Consumer:
     """Create the engine's consumer (it joins its group on ``subscribe``)."""
-    return Consumer(consumer_config(settings, settings.market_group_id, on_commit=_on_commit))
-
-
-def _on_commit(error: KafkaError | None, partitions: list[TopicPartition]) -> None:
-    if error is not None:
-        log.warning("market engine commit of %d partitions failed: %s", len(partitions), error)
+    return Consumer(
+        consumer_config(
+            settings, settings.market_group_id, on_commit=commit_reporter("market engine")
+        )
+    )

@@ -39,7 +39,6 @@ from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
     KafkaError,
-    KafkaException,
     Message,
     TopicPartition,
 )
@@ -56,7 +55,7 @@ from tradestream.core.risk.outcome import RiskOutcome
 from tradestream.sinks.dead_letters import DeadLetter, DeadLetterQueue
 from tradestream.streams import topics
 from tradestream.streams.partitioning import partition_for_key
-from tradestream.streams.rdkafka import Outputs, consumer_config
+from tradestream.streams.rdkafka import Outputs, commit_owned, commit_reporter, consumer_config
 from tradestream.streams.stage_times import STAGES_HEADER, with_stage
 
 log = logging.getLogger(__name__)
@@ -278,25 +277,12 @@ class RiskLoop(mode.Service):
             log.info("risk loop assigned %d inputs; %d state keys restored", len(assigned), keys)
 
     def _commit(self, offsets: Offsets, *, asynchronous: bool) -> None:
-        mine = [TopicPartition(t, p, o) for (t, p), o in offsets.items() if (t, p) in self._owned]
-        if not mine:
-            return
-        try:
-            if asynchronous:
-                self._consumer.commit(offsets=mine, asynchronous=True)
-            else:
-                self._consumer.commit(offsets=mine, asynchronous=False)
-        except KafkaException as exc:
-            # the inputs moved, or the broker is away: the next owner or commit re-covers them
-            log.warning("risk loop commit failed (%s); re-read or committed later", exc)
+        owned = self._owned
+        commit_owned(self._consumer, offsets, owned, asynchronous=asynchronous, name="risk loop")
 
 
 def risk_consumer(settings: Settings) -> Consumer:
     """Create the loop's consumer: its own group; the broker answers a fetch at the first byte."""
-    config = consumer_config(settings, settings.risk_group_id, on_commit=_on_commit)
+    reporter = commit_reporter("risk loop")
+    config = consumer_config(settings, settings.risk_group_id, on_commit=reporter)
     return Consumer({**config, "fetch.min.bytes": 1, "client.id": f"{settings.app_id}-risk"})
-
-
-def _on_commit(error: KafkaError | None, partitions: list[TopicPartition]) -> None:
-    if error is not None:
-        log.warning("risk loop commit of %d partitions failed: %s", len(partitions), error)

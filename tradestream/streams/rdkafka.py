@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from tradestream.config.settings import Settings
 from tradestream.core.errors import HaltError
@@ -218,3 +218,38 @@ class Outputs:
             log.warning("market producer flush failed: %s", exc)
             return len(self.producer)
         return left
+
+
+def commit_owned(
+    consumer: Consumer,
+    offsets: dict[tuple[str, int], int],
+    owned: set[tuple[str, int]],
+    *,
+    asynchronous: bool,
+    name: str,
+) -> None:
+    """Commit ``offsets`` of the partitions in ``owned``; a refused commit is logged, not raised.
+
+    The partitions moved, or the broker is away: the next owner re-reads those inputs, or a
+    later commit covers them; every effect downstream is idempotent.
+    """
+    mine = [TopicPartition(t, p, o) for (t, p), o in offsets.items() if (t, p) in owned]
+    if not mine:
+        return
+    try:
+        if asynchronous:
+            consumer.commit(offsets=mine, asynchronous=True)
+        else:
+            consumer.commit(offsets=mine, asynchronous=False)
+    except KafkaException as exc:
+        log.warning("%s commit failed (%s); re-read or committed later", name, exc)
+
+
+def commit_reporter(name: str) -> Callable[[KafkaError | None, list[TopicPartition]], None]:
+    """Return an ``on_commit`` callback that logs the asynchronous commits that failed."""
+
+    def on_commit(error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        if error is not None:
+            log.warning("%s commit of %d partitions failed: %s", name, len(partitions), error)
+
+    return on_commit
