@@ -81,7 +81,10 @@ def protection_desk() -> ProtectionDesk:
     return ProtectionDesk(
         PipelineConfig.load(settings.config_dir).protection,
         protection_by_symbol,
-        clock=MarketClock(follow=settings.protection_clock == "market"),
+        clock=MarketClock(
+            follow=settings.protection_clock != "wall",
+            behind_wall=settings.protection_clock == "replay",
+        ),
         instruments=session().instrument,
         partitions=settings.partitions,
     )

@@ -98,7 +98,13 @@ def run(args: argparse.Namespace) -> int:
     trader = WorkerProcess(
         free_port(),
         root / ".stack" / "logs" / "demo-trading-worker.log",
-        env={"TRADESTREAM_NAMESPACE": settings.namespace, "TRADESTREAM_ROLES": "trading"},
+        # The recording is months old: protection keeps the replayed market's time, or its
+        # staleness guard would close every demo position as soon as it opened.
+        env={
+            "TRADESTREAM_NAMESPACE": settings.namespace,
+            "TRADESTREAM_ROLES": "trading",
+            "TRADESTREAM_PROTECTION_CLOCK": "replay",
+        },
     )
     try:
         return asyncio.run(_demo(settings, (worker, trader), recording, args.speed, started))

@@ -84,12 +84,32 @@ async def run_trading(settings: Settings) -> None:
             _say(f"signal: {side} {notional} USDT of {symbol} at ~{price:.2f}")
         await _until(pool, "SELECT count(*) FROM risk_decisions", len(TRADES))
         await _until(pool, "SELECT count(*) FROM positions WHERE size <> 0", 3)
+        await _until(pool, _EXCHANGE_STOPS, 3)
+        await _print_protection(pool)
         _say("tripping the kill switch (tradestream risk kill --reason demo)...")
         await publish_control(settings, kill_command("demo: show the kill switch"))
         await _until(pool, "SELECT count(*) FROM positions WHERE size = 0", 3)
         await _print_records(pool)
     finally:
         await pool.close()
+
+
+_EXCHANGE_STOPS = (
+    "SELECT count(DISTINCT symbol) FROM protection_stops WHERE where_held = 'exchange'"
+)
+
+
+async def _print_protection(pool: asyncpg.Pool) -> None:
+    """Print the latest stop each open position holds on the exchange, per symbol."""
+    rows = await pool.fetch(
+        "SELECT DISTINCT ON (symbol, where_held) symbol, where_held, rule, stop_price, reason "
+        "FROM protection_stops ORDER BY symbol, where_held, at_ms DESC"
+    )
+    print("\nprotection: each position's safety-net stop on the exchange (protection_stops)")
+    for r in rows:
+        held = f"{r['where_held']} {r['rule']}"
+        print(f"  {r['symbol']:9} {held:22} at {r['stop_price']!s:>10}  {r['reason'][:50]}")
+    print()
 
 
 async def _print_records(pool: asyncpg.Pool) -> None:

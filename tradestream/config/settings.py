@@ -207,11 +207,12 @@ class Settings(BaseSettings):
         description="How often the protection agent's timed rules run (s): time-outs, stale "
         "prices, the aged sweep, time stops.",
     )
-    protection_clock: Literal["wall", "market"] = Field(
+    protection_clock: Literal["wall", "market", "replay"] = Field(
         default="wall",
-        description="The protection agent's time: the wall clock, or each symbol's latest book "
-        "top's exchange time run on by the wall clock and never behind it (tests and replays "
-        "move time forward by publishing later book tops).",
+        description="The protection agent's time: the wall clock; or each symbol's latest book "
+        "top's exchange time run on by the wall clock and never behind it (market: tests move "
+        "time forward by publishing later book tops); or that time even when it is behind the "
+        "wall clock (replay: a recording from another day keeps its own time).",
     )
     producer_linger_ms: NonNegativeInt = Field(
         default=1, description="How long the worker's producer waits to fill a batch (ms)."

@@ -25,11 +25,16 @@ class MarketClock:
     it was seen, or the wall time when that is later. Publishing later exchange times moves a
     symbol's clock forward (a test spends 30 simulated hours in seconds); a silent or late feed
     still ages exactly as it would on the wall clock. With ``follow`` off it is the wall clock.
+    With ``behind_wall`` a symbol's time may lag the wall clock: a replayed recording keeps its
+    own time, run on from its last frame, so its prices are as fresh as they were when recorded.
     """
 
-    def __init__(self, wall: MsClock = now_ms, *, follow: bool = True) -> None:
+    def __init__(
+        self, wall: MsClock = now_ms, *, follow: bool = True, behind_wall: bool = False
+    ) -> None:
         self._wall = wall
         self._follow = follow
+        self._behind_wall = behind_wall
         self._seen: dict[str, tuple[int, int]] = {}
 
     def observe(self, symbol: str, exchange_ts_ms: int) -> None:
@@ -45,4 +50,5 @@ class MarketClock:
         if last is None:
             return wall
         market, seen_at = last
-        return max(wall, market + wall - seen_at)
+        run_on = market + wall - seen_at
+        return run_on if self._behind_wall else max(wall, run_on)

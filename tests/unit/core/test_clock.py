@@ -50,3 +50,14 @@ def test_without_following_the_market_it_is_the_wall_clock() -> None:
     clock.observe("BTCUSDT", T0 + HOUR)
 
     assert clock.now("BTCUSDT") == T0
+
+
+def test_a_replay_clock_keeps_a_recording_s_own_time_behind_the_wall() -> None:
+    wall = Wall()
+    clock = MarketClock(wall, behind_wall=True)
+    clock.observe("BTCUSDT", T0 - 100 * HOUR)  # a recording from four days ago
+
+    wall.ms += 7_000
+
+    assert clock.now("BTCUSDT") == T0 - 100 * HOUR + 7_000
+    assert clock.now("ETHUSDT") == wall.ms  # a symbol never seen: the wall clock
