@@ -28,6 +28,7 @@ from typing import Any
 
 from tradestream.agents import stall_watch
 from tradestream.agents.boundary import dead_letter_on_error, until_done
+from tradestream.agents.lanes import KeyedLanes
 from tradestream.agents.resources import dead_letter_queue
 from tradestream.agents.risk_loop import RiskLoop, risk_consumer
 from tradestream.agents.trading_desk import (
@@ -39,11 +40,13 @@ from tradestream.agents.trading_desk import (
 )
 from tradestream.agents.trading_positions import positions_channel, track_positions
 from tradestream.agents.trading_records import record_trading, records_channel
-from tradestream.agents.trading_session import desk, gateway, publish_reports, session
+from tradestream.agents.trading_session import desk, publish_reports, session
 from tradestream.app import app, settings
 from tradestream.core.clock import now_ms, now_us
+from tradestream.core.orders import order_link_id_for
+from tradestream.exchange.order_gateway import request_sent_us
 from tradestream.schemas.market import book_top_decoder
-from tradestream.schemas.orders import PlaceOrder, order_command_adapter
+from tradestream.schemas.orders import OrderCommand, PlaceOrder, order_command_adapter
 from tradestream.streams.rdkafka import Outputs
 from tradestream.streams.stage_times import with_stage
 from tradestream.tables.trading import positions_by_symbol
@@ -56,20 +59,36 @@ _MARK_EVERY_MS = 1_000
 async def execute_orders(commands: Any) -> None:
     """Carry out each order command once and report what the exchange did.
 
-    While Redis (where each ``orderLinkId`` is reserved before the exchange is called) is
-    unreachable nothing is sent: the command waits, is retried with back-off, and goes out once
-    Redis answers again; the commands behind it wait too.
+    Each symbol's commands run in order in its lane, up to ``execution_concurrency`` at once
+    across symbols (``agents/lanes.py``); an event is acknowledged when its command is done,
+    so a crash redelivers what was not. While Redis (where each ``orderLinkId`` is reserved
+    before the exchange is called) is unreachable nothing is sent: the command waits, is retried
+    with back-off, and goes out once Redis answers again; the commands behind it wait too.
     """
-    async for event in commands.events():
-        async with dead_letter_on_error(dead_letter_queue(), event.value, "exec.orders"):
-            taken_us = now_us()
-            command = order_command_adapter.validate_json(event.value)
-            if isinstance(command, PlaceOrder) and not command.reduce_only:
-                await session().wait_until_reconciled()
-            reports = await until_done("exec.orders", partial(desk().execute, command))
-            sent_us = gateway().sent_us  # 0 or earlier: this command sent no request
-            spent = with_stage(event.headers, "execution", sent_us - taken_us)
-            publish_reports(reports, spent if sent_us >= taken_us else None)
+    stream = commands.noack()
+    lanes = KeyedLanes(settings.execution_concurrency, name="execute_orders")
+    try:
+        async for event in stream.events():
+            await lanes.submit(event.key, partial(_execute_one, stream, event, now_us()))
+    finally:
+        await lanes.close()
+
+
+async def _execute_one(stream: Any, event: Any, taken_us: int) -> None:
+    async with dead_letter_on_error(dead_letter_queue(), event.value, "exec.orders"):
+        command = order_command_adapter.validate_json(event.value)
+        if isinstance(command, PlaceOrder) and not command.reduce_only:
+            await session().wait_until_reconciled()
+        request_sent_us.set(0)
+        reports = await until_done("exec.orders", partial(desk().execute, command))
+        sent_us = request_sent_us.get()  # 0: this command sent no request
+        spent = with_stage(event.headers, "execution", sent_us - taken_us)
+        publish_reports(reports, spent if sent_us >= taken_us else None, _link_id(command))
+    await stream.ack(event)
+
+
+def _link_id(command: OrderCommand) -> str | None:
+    return order_link_id_for(command) if isinstance(command, PlaceOrder) else None
 
 
 async def follow_book_tops(tops: Any) -> None:

@@ -83,15 +83,22 @@ def venue() -> Exchange:
     return paper_exchange()
 
 
-def publish_reports(events: list[OrderEvent], stages: bytes | None = None) -> None:
+def publish_reports(
+    events: list[OrderEvent], stages: bytes | None = None, link_id: str | None = None
+) -> None:
     """Queue order events on ``exec.reports`` now, in order, keyed by symbol.
 
-    ``stages`` (``streams/stage_times.py``) travels with them: the order's stage times so far.
+    ``stages`` (``streams/stage_times.py``, the order's stage times so far) travels with the
+    events of order ``link_id`` (with every event when it is None): the list may also hold
+    events of orders other commands placed meanwhile.
     """
     headers = {STAGES_HEADER: stages} if stages else None
     for event in events:
+        mine = link_id is None or event.order_link_id == link_id
         exec_reports_topic.send_soon(
-            key=event.symbol.encode(), value=event.model_dump_json().encode(), headers=headers
+            key=event.symbol.encode(),
+            value=event.model_dump_json().encode(),
+            headers=headers if mine else None,
         )
 
 

@@ -8,7 +8,9 @@ into calls on one ``Exchange`` (paper or Bybit): ``PlaceOrder`` through the ``Or
 event the exchange reports (acks, fills, cancels, rejections) is collected and handed back to the
 caller, which publishes it on ``exec.reports``; events that arrive between commands (a resting
 order filled by a later book, a private-stream push) are taken with ``take_events`` (and
-``wait_events`` wakes whoever forwards them).
+``wait_events`` wakes whoever forwards them). Commands of different symbols may execute at the
+same time (the agent's keyed lanes): the events are one queue in the order they arrived, and
+those of an order still being placed wait until its ``OrderSubmitted`` stands before them.
 
 ``SetTradingStop`` sets the stop-loss the exchange holds on a whole position (the protection
 agent's safety net); it reports no order event: there is no order until the exchange triggers it.
@@ -33,7 +35,7 @@ from decimal import Decimal
 from tradestream.core.clock import MsClock
 from tradestream.core.errors import BadInputError, RetryableError
 from tradestream.core.matching import StaticBook
-from tradestream.core.orders import Order, OrderStatus
+from tradestream.core.orders import Order, OrderStatus, order_link_id_for
 from tradestream.exchange.base import Exchange, ExchangeError
 from tradestream.exchange.order_gateway import OrderGateway, followed_duplicate
 from tradestream.exchange.order_reports import reports_of, unknown_order
@@ -78,6 +80,7 @@ class ExecutionDesk:
         self._idle.set()
         self._executing = 0
         self._silent: dict[str, tuple[str, int]] = {}
+        self._placing: set[str] = set()
         exchange.subscribe(self._on_event)
 
     @property
@@ -86,8 +89,17 @@ class ExecutionDesk:
         return self._exchange
 
     def take_events(self) -> list[OrderEvent]:
-        """Return the order events reported since the last call, oldest first."""
-        events, self._events[:] = list(self._events), []
+        """Return the order events reported since the last call, oldest first.
+
+        Events of an order still being placed are held back until its ``OrderSubmitted`` is
+        in front of them (a push or a paper fill can arrive before the place call returns).
+        """
+        if not self._placing:
+            events, self._events[:] = list(self._events), []
+        else:
+            placing = self._placing
+            events = [e for e in self._events if e.order_link_id not in placing]
+            self._events[:] = [e for e in self._events if e.order_link_id in placing]
         self._arrived.clear()
         return events
 
@@ -145,6 +157,16 @@ class ExecutionDesk:
         return self.take_events()
 
     async def _dispatch(self, command: OrderCommand) -> None:
+        try:
+            await self._route(command)
+        except ExchangeError as exc:
+            # A query, cancel or close refused for the moment (rate limit, timeout, 5xx) is
+            # tried again as a whole: each is safe to repeat, and the orders behind it wait.
+            if exc.outcome.retryable:
+                raise RetryableError(f"{command.kind} of {command.symbol} not done: {exc}") from exc
+            raise
+
+    async def _route(self, command: OrderCommand) -> None:
         if isinstance(command, PlaceOrder):
             await self._place(command)
         elif isinstance(command, CancelOrder):
@@ -188,6 +210,16 @@ class ExecutionDesk:
             self._on_event(event)
 
     async def _place(self, command: PlaceOrder) -> None:
+        link_id = order_link_id_for(command)
+        self._placing.add(link_id)
+        try:
+            await self._place_held(command)
+        finally:
+            self._placing.discard(link_id)
+            if self._events:
+                self._arrived.set()
+
+    async def _place_held(self, command: PlaceOrder) -> None:
         order = await self._gateway.place(command)
         link_id = order.order_link_id
         if followed_duplicate(order):

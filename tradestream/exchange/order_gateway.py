@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 
 from pydantic import BaseModel, NonNegativeFloat, PositiveFloat, PositiveInt
 
@@ -45,6 +46,10 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 _REFUSED = frozenset({Outcome.REJECT, Outcome.DENIED})
 FOLLOWING_DUPLICATE = "duplicate command: following the order already sent"
+request_sent_us: ContextVar[int] = ContextVar("request_sent_us", default=0)
+"""When the current task last sent an order request (wall clock, µs; tick-to-order stages).
+
+Per task, not per gateway: the execution agent places orders of several symbols at once."""
 
 
 def followed_duplicate(order: Order) -> bool:
@@ -89,8 +94,6 @@ class OrderGateway:
         self._sleep = sleep
         self.config = config or OrderGatewayConfig()
         self._shared_limits = shared_limits
-        self.sent_us = 0
-        """When this gateway last sent an order request (wall clock, µs)."""
 
     async def place(self, command: PlaceOrder) -> Order:
         """Place the order of ``command`` at most once; return it in the exchange's state."""
@@ -124,7 +127,7 @@ class OrderGateway:
             if order.status is OrderStatus.NEW:
                 order.submit()
             try:
-                self.sent_us = now_us()  # the request leaves now (tick-to-order stage times)
+                request_sent_us.set(now_us())  # the request leaves now (stage times)
                 ack = await self._exchange.place(command)
             except BadInputError as exc:
                 order.reject(f"refused before sending: {exc}")

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from decimal import Decimal
 
 import pytest
 
+from tests.support.waiting import eventually
 from tests.unit.exchange.conftest import SYMBOL, FakeMsClock, PlaceFactory
+from tradestream.core.errors import RetryableError
 from tradestream.core.resilience import (
     CircuitBreaker,
+    Outcome,
     RateLimitRegistry,
     RetryPolicy,
     RetryPolicyConfig,
 )
 from tradestream.exchange.base import ExchangeError
 from tradestream.exchange.execution import ExecutionDesk, close_signal_id
-from tradestream.exchange.idempotency import MemoryIdempotencyStore
+from tradestream.exchange.idempotency import MemoryIdempotencyStore, RecordedOutcome
 from tradestream.exchange.order_gateway import OrderGateway
 from tradestream.exchange.paper import PaperExchange
 from tradestream.schemas.market import BookTop
@@ -147,3 +151,50 @@ async def test_a_stop_for_a_position_closed_meanwhile_is_dropped_any_other_refus
 
     with pytest.raises(ExchangeError, match="should lower than base_price"):
         await desk.execute(stop("66000", command_id="xs-2"))
+
+
+class HeldRecordStore(MemoryIdempotencyStore):
+    """Keeps the gateway waiting on its record of an order the exchange has already filled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def record(self, order_link_id: str, outcome: RecordedOutcome) -> None:
+        await self.release.wait()
+        await super().record(order_link_id, outcome)
+
+
+async def test_events_of_an_order_still_being_placed_wait_for_its_submitted_report(
+    paper: PaperExchange, ms_clock: FakeMsClock, make_place: PlaceFactory
+) -> None:
+    store = HeldRecordStore()
+    gateway = OrderGateway(
+        paper, store, limits=RateLimitRegistry(), breaker=CircuitBreaker(),
+        retry=RetryPolicy(RetryPolicyConfig(), random.Random(0)), clock=time.monotonic,
+        ms_clock=ms_clock,
+    )  # fmt: skip
+    desk = ExecutionDesk(paper, gateway, ms_clock)
+    placing = asyncio.create_task(desk.execute(make_place(qty="0.01")))
+    await eventually(lambda: paper_filled(paper), within=2)
+
+    assert desk.take_events() == []  # what another command or a book top would have taken
+
+    store.release.set()
+    events = await placing
+    assert [e.kind for e in events] == ["order_submitted", "order_accepted", "order_filled"]
+
+
+async def paper_filled(paper: PaperExchange) -> bool:
+    return any(p.size for p in await paper.positions(SYMBOL))
+
+
+async def test_a_close_the_exchange_rate_limits_is_retried_as_a_whole_not_dead_lettered(
+    desk: ExecutionDesk, paper: PaperExchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def limited(symbol: str) -> list[object]:
+        raise ExchangeError(Outcome.RATE_LIMITED, "Too many visits!", ret_code=10006)
+
+    monkeypatch.setattr(paper, "positions", limited)
+    with pytest.raises(RetryableError, match="close_position of BTCUSDT not done"):
+        await desk.execute(close())
