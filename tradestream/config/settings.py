@@ -181,6 +181,12 @@ class Settings(BaseSettings):
         description="Bybit private WebSocket URL overriding pybit's (e.g. the simulator's "
         "``ws://127.0.0.1:8765/v5/private``).",
     )
+    execution_concurrency: PositiveInt = Field(
+        default=8,
+        description="How many order commands the execution agent carries out at once, each "
+        "symbol's in order (agents/lanes.py): the exchange's round trip, not our CPU, bounds "
+        "orders per second; 1 executes one command at a time.",
+    )
     reconcile_interval_s: float = Field(
         default=10.0,
         gt=0,
