@@ -34,6 +34,7 @@ import msgspec
 
 from tradestream.agents.boundary import dead_letter_for
 from tradestream.config.settings import Settings
+from tradestream.core.candles.candle import interval_label
 from tradestream.core.candles.records import exchange_candle_records
 from tradestream.core.errors import HaltError, InsaneFrameError
 from tradestream.core.market import BookUpdate, MarketBooks
@@ -109,12 +110,22 @@ class MarketBatches:
         self._pending: dict[str, bytes] = {}  # symbols changed since their last checkpoint
         self._next_due_ms = _NEVER  # the earliest time a pending checkpoint is due
         self._batch_ms = 0
+        self._bar_metrics = [
+            (
+                counts,
+                metrics.candle_late_trades.labels(interval=interval_label(interval_s)),
+                metrics.candle_bars_closed_by_clock.labels(interval=interval_label(interval_s)),
+            )
+            for interval_s, counts in books.bar_counts.items()
+        ]
+        self._bar_exported = [(0, 0)] * len(self._bar_metrics)
 
     def process(self, records: Iterable[Any]) -> list[DeadLetter]:
         """Apply each record in its own error boundary; return the dead letters, in order.
 
         Metrics are settled once per batch (a Prometheus update takes a lock): frame counts
-        in full, the receive → produced latency from the batch's last book top.
+        in full, the receive → produced latency from the batch's last book top, late trades and
+        clock-closed bars per interval.
         """
         failed: list[DeadLetter] = []
         self._outcomes.clear()
@@ -130,7 +141,17 @@ class MarketBatches:
                 _frames_by_outcome[outcome].inc(count)
             if self._last_latency_ms >= 0:
                 metrics.book_latency.observe(self._last_latency_ms / 1000)
+            self._export_bar_counts()
         return failed
+
+    def _export_bar_counts(self) -> None:
+        # Add what the bar builders counted since the last batch: a few integer compares.
+        for j, (counts, late, by_clock) in enumerate(self._bar_metrics):
+            late_before, by_clock_before = self._bar_exported[j]
+            if counts.late != late_before or counts.closed_by_clock != by_clock_before:
+                late.inc(counts.late - late_before)
+                by_clock.inc(counts.closed_by_clock - by_clock_before)
+                self._bar_exported[j] = (counts.late, counts.closed_by_clock)
 
     def forget(self, partitions: Iterable[int]) -> None:
         """Drop the books of the symbols on raw ``partitions`` (revoked from this worker)."""

@@ -40,8 +40,7 @@ from tradestream.config.files import StrategiesConfig, load_yaml
 from tradestream.core.candles.candle import INTERVALS_S, Candle, interval_label
 from tradestream.core.candles.records import candle_of
 from tradestream.core.errors import BadInputError
-from tradestream.core.features import FeatureEngine
-from tradestream.core.market import names_id
+from tradestream.core.market import feature_names, names_id
 from tradestream.core.market_config import MarketConfig
 from tradestream.core.strategies.desk import DeskConfig, DeskOutcome, SignalDesk
 from tradestream.exchange.klines import warm_up
@@ -63,7 +62,7 @@ _SOURCES = {
 def desk() -> SignalDesk:
     """Return this worker's desk: the enabled strategies of ``config/strategies.yaml``."""
     config = load_yaml(settings.config_dir / "strategies.yaml", StrategiesConfig)
-    names = FeatureEngine(MarketConfig().features).names  # the market engine's vector layout
+    names = feature_names(MarketConfig())  # the market engine's published vector layout
     return SignalDesk.of(
         config.instances(),
         feature_schemas={names_id(names): names},

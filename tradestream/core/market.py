@@ -15,7 +15,7 @@ from typing import Any, Final
 import msgspec
 
 from tradestream.core.book_analytics import BookAnalytics
-from tradestream.core.candles.bar_builder import SymbolBars
+from tradestream.core.candles.bar_builder import BarCounts, SymbolBars
 from tradestream.core.candles.candle import Candle
 from tradestream.core.candles.records import trade_candle_record
 from tradestream.core.errors import BadInputError, InsaneFrameError
@@ -40,6 +40,7 @@ __all__ = [
     "decimal_text",
     "decode_orderbook",
     "decode_trades",
+    "feature_names",
     "judge_age",
     "names_id",
     "with_age",
@@ -137,6 +138,11 @@ def names_id(names: tuple[str, ...]) -> str:
     return hashlib.blake2b("\n".join(names).encode(), digest_size=6).hexdigest()
 
 
+def feature_names(config: MarketConfig) -> tuple[str, ...]:
+    """Return the names of the published feature vector: the engine's, then the analytics'."""
+    return FeatureEngine(config.features).names + BookAnalytics(config.analytics).names
+
+
 class MarketBooks:
     """All books and feature engines a market agent owns, keyed by symbol."""
 
@@ -144,14 +150,15 @@ class MarketBooks:
         self._clock = clock
         self.config = config or MarketConfig()
         self._tracked: dict[str, _Tracked] = {}
-        analytics = BookAnalytics(self.config.analytics)
-        self.feature_names = FeatureEngine(self.config.features).names + analytics.names
+        self.feature_names = feature_names(self.config)
         self._analytics_levels = self.config.analytics.levels
         self.names_id = names_id(self.feature_names)
         self._levels = self.config.features.levels
         self._features_interval_ms = self.config.features_interval_ms
         self._candle_intervals_s = tuple(self.config.candle_intervals_s)
         self._candle_grace_ms = self.config.candle_close_grace_ms
+        # Late trades and clock-closed bars per interval, over every symbol ever tracked here.
+        self.bar_counts = {interval_s: BarCounts() for interval_s in self._candle_intervals_s}
 
     def book(self, symbol: str) -> OrderBook | None:
         """Return the live book of ``symbol`` if one is kept."""
@@ -169,7 +176,9 @@ class MarketBooks:
     def _track(self, symbol: str, depth: int) -> _Tracked:
         book = OrderBook(symbol, depth, window=self._levels)
         # complete_only: the first bar after a start or rebalance may lack earlier trades.
-        bars = SymbolBars(symbol, self._candle_intervals_s, self._candle_grace_ms, True)
+        bars = SymbolBars(
+            symbol, self._candle_intervals_s, self._candle_grace_ms, True, self.bar_counts
+        )
         analytics = BookAnalytics(self.config.analytics)
         tracked = _Tracked(book, FeatureEngine(self.config.features), bars, analytics)
         self._tracked[symbol] = tracked

@@ -49,6 +49,20 @@ retried_events = Counter(
     ["source"],
     registry=registry,
 )
+candle_late_trades = Counter(
+    "tradestream_candle_late_trades_total",
+    "Trades that reached the market engine's bar builder after their bar had closed (counted, "
+    "never added: a published bar is final), by interval (md.candles label: 1s, 5s, 1 = 1 min).",
+    ["interval"],
+    registry=registry,
+)
+candle_bars_closed_by_clock = Counter(
+    "tradestream_candle_bars_closed_by_clock_total",
+    "Trade-built bars closed by the book frames' exchange time passing their end plus the close "
+    "grace, without a trade of a later bar, by interval (md.candles label).",
+    ["interval"],
+    registry=registry,
+)
 book_latency = Histogram(
     "tradestream_book_latency_seconds",
     "Ingest receive time to book-top produced.",

@@ -18,6 +18,11 @@ configured interval. The rules, the same live, in the backtest and in the tests:
 - with ``complete_only``, a bar is published only if the builder heard from the symbol (a trade
   or a clock tick) before the bar opened: after a start, restart or rebalance the first bar may
   lack the trades before it, and a short bar would disagree with the exchange's kline.
+
+Late trades and bars closed by the clock are counted per builder and, if the builders of one
+interval share a ``BarCounts``, per interval across symbols: counts that outlive a symbol's
+builders (a rebalance drops them) and that a metrics exporter reads without visiting every
+symbol. Both are rare events; counting costs an integer increment when one happens.
 """
 
 from __future__ import annotations
@@ -30,12 +35,25 @@ _FAR: Final = 2**62  # after any real epoch-millisecond time: "no bar forming"
 _UNSET: Final = -(2**62)
 
 
+class BarCounts:
+    """Count what the bar builders of one interval saw go wrong, across every symbol."""
+
+    __slots__ = ("closed_by_clock", "late")
+
+    def __init__(self) -> None:
+        self.late = 0
+        """Trades that arrived after their bar had closed (not added to any bar)."""
+        self.closed_by_clock = 0
+        """Bars closed by the clock passing their end and grace, not by a later trade."""
+
+
 class BarBuilder:
     """Build one symbol's bars of one interval from its trades, as they come."""
 
     __slots__ = (
         "_close",
         "_complete_only",
+        "_counts",
         "_end_ms",
         "_floor_ms",
         "_grace_ms",
@@ -48,6 +66,7 @@ class BarBuilder:
         "_trades",
         "_turnover",
         "_volume",
+        "closed_by_clock",
         "interval_s",
         "late",
         "partial",
@@ -55,8 +74,14 @@ class BarBuilder:
     )
 
     def __init__(
-        self, symbol: str, interval_s: int, close_grace_ms: int = 0, complete_only: bool = False
+        self,
+        symbol: str,
+        interval_s: int,
+        close_grace_ms: int = 0,
+        complete_only: bool = False,
+        counts: BarCounts | None = None,
     ) -> None:
+        """Build ``interval_s`` bars; also count late trades and clock closes into ``counts``."""
         self.symbol = symbol
         self.interval_s = interval_s
         self._interval_ms = interval_s * 1000
@@ -73,6 +98,9 @@ class BarBuilder:
         """Trades that arrived after their bar had closed (not added to any bar)."""
         self.partial = 0
         """Bars withheld because the builder started after they opened (``complete_only``)."""
+        self.closed_by_clock = 0
+        """Bars closed by ``on_clock`` (published or withheld), not by a later trade."""
+        self._counts = counts if counts is not None else BarCounts()
 
     @property
     def due_ms(self) -> int:
@@ -95,6 +123,8 @@ class BarBuilder:
         """Close the forming bar if ``ts_ms`` is past its end and grace; return it if so."""
         self._hear(ts_ms)
         if self._trades and ts_ms >= self._end_ms + self._grace_ms:
+            self.closed_by_clock += 1
+            self._counts.closed_by_clock += 1
             return self._close_bar()
         return None
 
@@ -107,6 +137,7 @@ class BarBuilder:
         self._hear(ts_ms)
         if ts_ms < self._floor_ms:
             self.late += 1
+            self._counts.late += 1
             return None
         closed = self._close_bar() if self._trades else None
         open_ms = ts_ms - ts_ms % self._interval_ms
@@ -152,7 +183,9 @@ class SymbolBars:
 
     ``due_ms`` is the earliest clock time at which a forming bar closes without a trade, so a
     caller checks one integer per book frame; it is brought up to date by ``on_clock`` and
-    ``settle`` (call it after a frame's trades), not by every trade.
+    ``settle`` (call it after a frame's trades), not by every trade. ``counts`` maps an interval
+    to the ``BarCounts`` its builder shares with other symbols' builders (e.g. every symbol of one
+    market engine); an interval missing from it gets counts of its own.
     """
 
     __slots__ = ("builders", "closed", "due_ms")
@@ -163,9 +196,11 @@ class SymbolBars:
         intervals_s: tuple[int, ...],
         close_grace_ms: int = 0,
         complete_only: bool = False,
+        counts: dict[int, BarCounts] | None = None,
     ) -> None:
+        shared = counts if counts is not None else {}
         self.builders = [
-            BarBuilder(symbol, interval_s, close_grace_ms, complete_only)
+            BarBuilder(symbol, interval_s, close_grace_ms, complete_only, shared.get(interval_s))
             for interval_s in intervals_s
         ]
         self.closed: list[Candle] = []

@@ -147,6 +147,11 @@ class SignalDesk:
         """Return the bar intervals ``symbol``'s candle strategies take, ascending."""
         return sorted(interval for s, interval in self._by_bar if s == symbol)
 
+    @property
+    def schema_ids(self) -> frozenset[str]:
+        """Return the ``names_id`` of every feature vector layout the desk can read."""
+        return frozenset(self._schemas)
+
     def rolled_intervals(self) -> set[int]:
         """Return the intervals made by rolling 1-minute bars up."""
         exchange = self.config.exchange_intervals_s

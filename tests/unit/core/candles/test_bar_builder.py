@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tradestream.core.candles import BarBuilder, Candle, SymbolBars
+from tradestream.core.candles.bar_builder import BarCounts
 
 T0 = 1_700_000_040_000  # a minute boundary (UTC)
 
@@ -98,3 +99,25 @@ def test_symbol_bars_build_every_interval_and_track_the_earliest_due_time() -> N
         (60, T0),
     ]
     assert bars.take() == []
+
+
+def test_late_trades_and_clock_closes_are_counted_per_builder_and_per_shared_interval() -> None:
+    shared = {60: BarCounts()}
+    first = SymbolBars("BTCUSDT", (1, 60), close_grace_ms=500, counts=shared)
+    second = SymbolBars("ETHUSDT", (60,), close_grace_ms=500, counts=shared)
+    for bars in (first, second):
+        bars.on_trade(T0 + 10, 1.0, 1.0)
+        bars.on_clock(T0 + 60_500)  # closes the quiet minute (and BTC's 1 s bar) by the clock
+        bars.on_trade(T0 + 20, 1.0, 1.0)  # then a trade of that minute arrives: late
+    minute = first.builders[1]
+    assert (minute.closed_by_clock, minute.late) == (1, 1)
+    assert (first.builders[0].closed_by_clock, first.builders[0].late) == (1, 1)
+    assert (shared[60].closed_by_clock, shared[60].late) == (2, 2)  # 1 s bars count apart
+
+
+def test_a_bar_closed_by_a_later_trade_is_not_counted_as_closed_by_the_clock() -> None:
+    builder = BarBuilder("BTCUSDT", 60, close_grace_ms=1000)
+    builder.on_trade(T0 + 10, 1.0, 1.0)
+    assert builder.on_trade(T0 + 60_000, 1.0, 1.0) is not None
+    assert builder.on_clock(T0 + 60_500) is None
+    assert (builder.closed_by_clock, builder.late) == (0, 0)
