@@ -27,7 +27,7 @@ from tests.support.protection import (
     publish_tops,
     size_is,
 )
-from tests.support.trading_spine import rows
+from tests.support.trading_spine import rows, tradestream
 from tests.support.waiting import eventually
 from tests.support.workers import running_worker
 from tradestream.cli.worker_process import WorkerProcess
@@ -144,6 +144,25 @@ async def stale_feed(settings: Settings, pool: asyncpg.Pool) -> None:
                                                                     D("0.06879"))  # fmt: skip
 
 
+async def the_signals_levels(settings: Settings, pool: asyncpg.Pool) -> None:
+    """SOL: a signal with a stop and a take-profit: the exchange stop follows its stop, and the
+    whole position closes at its take-profit (+1.19 %), before the +2 % TP1 of the config."""
+    await open_long(settings, pool, "SOLUSDT", ("100.00", "100.01"), notional="100",
+                    stop_loss="98.50", take_profit="101.20")  # fmt: skip
+    await publish_tops(settings, "SOLUSDT", [("101.18", "101.19", now_ms())])  # mid 101.185
+    assert await closes_of(pool, "SOLUSDT") == []
+    await publish_tops(settings, "SOLUSDT", [("101.20", "101.21", now_ms())], wait=False)
+    [close] = await ended(pool, "SOLUSDT", 1)
+
+    assert (close["rule"], close["stage"], close["trigger_price"], close["qty"]) == (
+        "take_profit", "", D("101.20"), D("1.0"))  # fmt: skip
+    assert (close["status"], close["avg_price"]) == ("filled", D("101.20"))
+    stops = await rows(pool, "SELECT * FROM protection_stops WHERE symbol = 'SOLUSDT' "
+                             "AND where_held = 'exchange' ORDER BY at_ms")  # fmt: skip
+    assert stops[0]["stop_price"] == D("97.52")  # 1 % beyond the signal's 98.50, not 2 % off
+    await eventually(lambda: size_is(pool, "SOLUSDT", "0"), within=30)
+
+
 async def test_scripted_prices_close_where_the_rules_say(
     settings: Settings, worker: WorkerProcess, pool: asyncpg.Pool, redis: Redis
 ) -> None:
@@ -151,11 +170,12 @@ async def test_scripted_prices_close_where_the_rules_say(
         take_profit_then_trail(settings, pool),
         gap_through_the_stop(settings, pool),
         stale_feed(settings, pool),
+        the_signals_levels(settings, pool),
     )
 
     assert await redis.xlen(settings.dlq_stream) == 0  # nothing protection sent was refused
     health = await worker.get_json("/health/")
-    assert set(health["protection"]["symbols"]) >= {"BTCUSDT", "ETHUSDT", "DOGEUSDT"}
+    assert set(health["protection"]["symbols"]) >= {"BTCUSDT", "ETHUSDT", "DOGEUSDT", "SOLUSDT"}
     assert health["protection"]["status"] == "ok"  # every position closed
     async with aiohttp.ClientSession() as session, session.get(f"{worker.url}/metrics/") as got:
         metrics = await got.text()
@@ -166,3 +186,55 @@ async def test_scripted_prices_close_where_the_rules_say(
                  'protection_stale_alerts_total{freshness="emergency",symbol="DOGEUSDT"} 1.0',
                  "protection_decision_latency_seconds_count"):  # fmt: skip
         assert name in metrics
+
+
+async def protection_halted(worker: WorkerProcess) -> bool:
+    """Tell whether the worker's protection follows a halted account."""
+    return bool((await worker.get_json("/health/"))["protection"]["halted"])
+
+
+async def test_the_kill_switch_closes_instead_of_protection_which_resumes_after_the_reset(
+    settings: Settings, worker: WorkerProcess, pool: asyncpg.Pool
+) -> None:
+    sol = "SOLUSDT"
+    await open_long(settings, pool, sol, ("100.00", "100.01"), notional="100")  # stop 98.01
+    # Nobody bids: the kill switch's first market sell finds no one and expires, the long stays.
+    await publish_tops(settings, sol, [("0", "100.01", now_ms())])
+    assert "trip_kill_switch" in tradestream(settings, "risk", "kill", "--reason", "itest")
+    await eventually(lambda: protection_halted(worker), within=30)
+
+    async def flat_while_quoting() -> bool:
+        # 97.505 is through the 98.01 stop, not the exchange's 97.03; each quote marks the
+        # position, and the halted account closes what is still open at its next change.
+        await publish_tops(settings, sol, [("97.50", "97.51", now_ms())], wait=False)
+        return await size_is(pool, sol, "0")
+
+    await eventually(flat_while_quoting, within=30, interval=0.5)
+
+    sells = await rows(pool, "SELECT * FROM orders WHERE symbol = 'SOLUSDT' AND side = 'Sell' "
+                             "ORDER BY created_at")  # fmt: skip
+    statuses = [s["status"] for s in sells]
+    assert (statuses[0], statuses[-1]) == ("expired", "filled")
+    assert all(s["order_link_id"].startswith("killswitch-") for s in sells), sells
+    assert await closes_of(pool, sol) == []  # protection sent nothing of its own
+    held = "SELECT * FROM protection_suppressed WHERE symbol = 'SOLUSDT'"
+    suppressed = await eventually(lambda: rows(pool, held), within=30)
+    assert ("stop_loss", "kill_switch") in {(h["rule"], h["suppress_reason"]) for h in suppressed}
+    async with aiohttp.ClientSession() as session, session.get(f"{worker.url}/metrics/") as got:
+        metrics = await got.text()
+    assert 'protection_suppressed_total{reason="kill_switch",rule="stop_loss"}' in metrics
+
+    # After the reset protection closes again: a new long, the same move, its own stop-loss.
+    tradestream(settings, "risk", "reset", "--episode", "1", "--reason", "itest done")
+
+    async def resumed() -> bool:
+        return not await protection_halted(worker)
+
+    await eventually(resumed, within=30)
+    await open_long(settings, pool, sol, ("100.00", "100.01"), notional="100")
+    await publish_tops(settings, sol, [("97.50", "97.51", now_ms())], wait=False)
+    [close] = await ended(pool, sol, 1)
+
+    assert (close["rule"], close["trigger_price"], close["status"]) == (
+        "stop_loss", D("98.01"), "filled")  # fmt: skip
+    await eventually(lambda: size_is(pool, sol, "0"), within=30)

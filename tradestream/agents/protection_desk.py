@@ -4,9 +4,10 @@
 engine per symbol so that each symbol runs on its own clock and is restored on its own:
 
 - a valid book top is a ``mid`` price observation at its exchange time; a position change (from
-  ``exec.positions``) opens, resizes or ends the position protected; the end of one of our close
-  orders (``exec.reports``) is a close result; a timer tick runs the timed rules of every symbol
-  of the tick's partition;
+  ``exec.positions``) opens, resizes or ends the position protected, with the opening signal's
+  stop-loss and take-profit when it gave them (else the configured distances apply); the end
+  of one of our close orders (``exec.reports``) is a close result; a timer tick runs the timed
+  rules of every symbol of the tick's partition;
 - each symbol's engine is rebuilt from the table (``protection_by_symbol``) the first time the
   symbol is seen after an assignment (``forget``), so a restart or a rebalance resumes with the
   same stops, close in flight and aged phase; the agent writes the state back with ``save``
@@ -157,7 +158,7 @@ class ProtectionDesk:
                 raise BadInputError(f"no instrument rules for {symbol}: cannot protect it")
             view = PositionView.from_state(
                 change, tick_size=info.tick_size, qty_step=info.qty_step,
-                stop_loss=change.stop_loss,
+                stop_loss=change.stop_loss, take_profit=change.take_profit,
             )  # fmt: skip
         return self._step(symbol, lambda e, now: e.on_position(symbol, view, now))
 

@@ -4,8 +4,9 @@ A step's closes become reduce-only market ``PlaceOrder`` commands (the core's id
 exchange stops ``SetTradingStop`` commands, both for ``exec.orders``; everything it decided,
 sent or not, becomes a ``protection.events`` record (``schemas/protection.py``) for PostgreSQL;
 and the Prometheus counters follow the same facts. Client-side stop moves are recorded when the
-trailing stop activates and when the stop goes to breakeven, not at every ratchet (the close
-that follows names the level it crossed).
+trailing stop activates, when it ratchets a ``trailing.record_step`` past the level last
+recorded (one row per step, not per tick; the close that follows names the level it crossed),
+and when the stop goes to breakeven.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def _decisions(step: Step) -> Iterator[ProtectionRecord]:
         for transition in outcome.aged_transitions:
             yield _aged(transition, view)
         for update in outcome.stop_updates:
-            if update.previous is None or update.rule is ProtectionRule.STOP_LOSS:
+            if update.recorded:
                 yield _client_stop(update)
 
 

@@ -1,12 +1,15 @@
 """The positions agent: executions into positions, open orders, and reconciliation.
 
-``track_positions`` reads ``exec.reports`` and ``exec.reconcile`` (co-partitioned, keyed by
-symbol) and is the only writer of ``positions_by_symbol``: per symbol, the position it computed
-(``core.portfolio``), the execution ids it applied (an execution redelivered after a restart is
-applied once), the orders the exchange reported open, and a position difference waiting for its
-second look. Each ``ExchangeSnapshot`` is compared with those by ``core.portfolio.reconciliation``:
-corrections go to ``account.events`` (audited), questions about vanished orders to
-``exec.orders`` as ``QueryOrder`` (the execution agent asks the exchange and reports its answer).
+``track_positions`` reads ``exec.reports``, ``exec.reconcile`` and ``exec.orders``
+(co-partitioned, keyed by symbol) and is the only writer of ``positions_by_symbol``: per symbol,
+the position it computed (``core.portfolio``), the execution ids it applied (an execution
+redelivered after a restart is applied once), the orders the exchange reported open, a position
+difference waiting for its second look, and the opening signals' levels
+(``core.portfolio.entry_levels``): the stop and take-profit a ``PlaceOrder`` carries go onto the
+position its fills open or add to. Each ``ExchangeSnapshot`` is compared with those by
+``core.portfolio.reconciliation``: corrections go to ``account.events`` (audited), questions
+about vanished orders to ``exec.orders`` as ``QueryOrder`` (the execution agent asks the
+exchange and reports its answer).
 Every position change goes to ``account.events`` (the risk agent's one partition) and to
 ``exec.positions`` (keyed by symbol, co-partitioned: the protection agent's source).
 """
@@ -14,6 +17,8 @@ Every position change goes to ``account.events`` (the risk agent's one partition
 from __future__ import annotations
 
 from typing import Any
+
+from pydantic import ValidationError
 
 from tradestream.agents.boundary import dead_letter_on_error
 from tradestream.agents.channels import source_topics
@@ -26,22 +31,27 @@ from tradestream.agents.trading_desk import (
     send_json,
 )
 from tradestream.app import settings
+from tradestream.core.orders.client_id import order_link_id_for
+from tradestream.core.portfolio.entry_levels import EntryLevels, Levels
 from tradestream.core.portfolio.reconciliation import KnownOrder, Mismatch, reconcile, track_order
 from tradestream.schemas.account import Execution, PositionChanged, PositionState
 from tradestream.schemas.orders import (
     OrderEvent,
     OrderFilled,
     OrderPartiallyFilled,
+    PlaceOrder,
     QueryOrder,
+    order_command_adapter,
     order_event_adapter,
 )
 from tradestream.schemas.reconciliation import ExchangeSnapshot
 from tradestream.streams import topics
 from tradestream.tables.trading import positions_by_symbol
 
-positions_channel = source_topics(topics.EXEC_REPORTS, topics.EXEC_RECONCILE)
+positions_channel = source_topics(topics.EXEC_REPORTS, topics.EXEC_RECONCILE, topics.EXEC_ORDERS)
 positions_topic = source_topics(topics.POSITIONS)
 RECONCILE_NAME = settings.scoped(topics.EXEC_RECONCILE.name)
+ORDERS_NAME = settings.scoped(topics.EXEC_ORDERS.name)
 _EXEC_ID_MEMORY = 10_000
 
 
@@ -54,6 +64,9 @@ async def track_positions(reports: Any) -> None:
         async with dead_letter_on_error(dead_letter_queue(), event.value, event.message.topic):
             if event.message.topic == RECONCILE_NAME:
                 await _reconcile(ExchangeSnapshot.model_validate_json(event.value))
+                continue
+            if event.message.topic == ORDERS_NAME:
+                await _remember_levels(event.value)
                 continue
             report = order_event_adapter.validate_json(event.value)
             if report.kind in ORDER_ENDS:
@@ -92,17 +105,57 @@ async def _apply_execution(execution: Execution) -> None:
     applied: list[str] = stored.get("exec_ids", [])
     if execution.exec_id in applied:
         return  # applied before a restart: the table remembers it
-    _position_of(execution.symbol, stored)
+    before = _position_of(execution.symbol, stored).size
     result = positions().apply_execution(execution)
-    if result.change is None:
+    change = result.change
+    if change is None:
         return
+    entries = EntryLevels.from_json(stored.get("levels"))
+    levels = entries.filled(execution.order_link_id, before, change.size)
+    if levels is not None:
+        exec_ts, exec_id = execution.exec_ts_ms, execution.exec_id
+        change = _with_levels(execution.symbol, levels, exec_ts, exec_id) or change
     positions_by_symbol[execution.symbol] = {
         **stored,
-        "position": result.change.model_dump(mode="json", exclude={"kind", "cause"}),
+        "position": change.model_dump(mode="json", exclude={"kind", "cause"}),
         "exec_ids": [*applied, execution.exec_id][-_EXEC_ID_MEMORY:],
+        "levels": entries.to_json(),
     }
-    await send_json(account_topic, execution.symbol, result.change)
-    await send_json(positions_topic, execution.symbol, result.change)  # for protection
+    await send_json(account_topic, execution.symbol, change)
+    await send_json(positions_topic, execution.symbol, change)  # for protection
+
+
+async def _remember_levels(raw: bytes) -> None:
+    # Only an order that opens with a stop or a take-profit matters here; a command the
+    # execution agent cannot read is its to dead-letter, not ours.
+    try:
+        command = order_command_adapter.validate_json(raw)
+    except ValidationError:
+        return
+    levels = Levels.of(command) if isinstance(command, PlaceOrder) else None
+    if levels is None or not isinstance(command, PlaceOrder):
+        return
+    symbol = command.symbol
+    stored = positions_by_symbol[symbol]
+    entries = EntryLevels.from_json(stored.get("levels"))
+    late = entries.placed(order_link_id_for(command), levels)  # its fill came first
+    updated = {**stored, "levels": entries.to_json()}
+    change = None
+    if late is not None:
+        position = _position_of(symbol, stored)
+        change = _with_levels(symbol, late, position.updated_ts_ms, f"levels-{command.command_id}")
+    if change is not None:
+        updated["position"] = change.model_dump(mode="json", exclude={"kind", "cause"})
+    positions_by_symbol[symbol] = updated
+    if change is not None:
+        await send_json(account_topic, symbol, change)
+        await send_json(positions_topic, symbol, change)
+
+
+def _with_levels(symbol: str, levels: Levels, ts_ms: int, cause: str) -> PositionChanged | None:
+    return positions().set_levels(
+        symbol, levels.stop_loss, levels.take_profit, ts_ms=ts_ms, cause=cause[:64]
+    )
 
 
 async def _reconcile(snapshot: ExchangeSnapshot) -> None:

@@ -1,9 +1,12 @@
 """``tradestream trade`` and ``tradestream risk``: a person's way into the trading spine.
 
 ``trade`` publishes a manual ``Signal`` on ``sig.signals``: it takes exactly the path a
-strategy's signal takes (risk sizing and limits, execution, positions, PostgreSQL, audit). Its
-entry price is ``--price`` or the symbol's last valid book top on ``md.book.top``. ``risk kill``
-and ``risk reset`` publish the kill-switch commands the risk agent obeys (``ops.control``).
+strategy's signal takes (risk sizing and limits, execution, positions, protection, PostgreSQL,
+audit). Its entry price is ``--price`` or the symbol's last valid book top on ``md.book.top``;
+``--stop-loss`` and ``--take-profit`` are the levels protection closes the position at (without
+them, the configured distances), checked against the side and that price before anything is
+sent. ``risk kill`` and ``risk reset`` publish the kill-switch commands the risk agent obeys
+(``ops.control``).
 Every id is derived from what the person typed and when, so a command retyped is a new one and
 a command redelivered is the same one.
 """
@@ -20,7 +23,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from confluent_kafka import Consumer, TopicPartition
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from tradestream.config.settings import Settings, get_settings
 from tradestream.core.clock import now_ms
@@ -42,6 +45,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--notional", type=Decimal, required=True, help="USDT to trade")
     parser.add_argument("--price", type=Decimal, default=None, help="entry reference price")
     parser.add_argument("--reduce-only", action="store_true", help="only reduce a position")
+    parser.add_argument("--stop-loss", type=Decimal, default=None,
+                        help="close the position at this price (a loss)")  # fmt: skip
+    parser.add_argument("--take-profit", type=Decimal, default=None,
+                        help="close the position at this price (a profit)")  # fmt: skip
     parser.add_argument("--reason", default="manual trade", help="why (kept in the audit log)")
 
 
@@ -104,16 +111,26 @@ async def _publish(settings: Settings, spec: topics.TopicSpec, key: str, value: 
 
 def manual_signal(
     symbol: str, side: str, notional: Decimal, price: Decimal, reason: str,
-    *, reduce_only: bool = False,
+    *, reduce_only: bool = False, stop_loss: Decimal | None = None,
+    take_profit: Decimal | None = None,
 ) -> Signal:  # fmt: skip
-    """Build a person's signal; its id derives from what was asked and when."""
+    """Build a person's signal; its id derives from what was asked and when.
+
+    Raises ``ValueError`` when the levels do not fit the trade: a reduce-only trade opens nothing
+    to protect, and a buy's stop must be below ``price`` and its take-profit above (a sell's the
+    other way round).
+    """
+    if reduce_only and (stop_loss is not None or take_profit is not None):
+        raise ValueError("a reduce-only trade opens nothing: it takes no stop or take-profit")
     at = now_ms()
     return Signal(
-        signal_id=f"man-{_id(symbol, side, notional, at)}",
+        signal_id=f"man-{_id(symbol, side, notional, stop_loss, take_profit, at)}",
         strategy="manual",
         symbol=symbol,
         side=Side.BUY if side == "buy" else Side.SELL,
         entry_price=price,
+        stop_loss=stop_loss,
+        take_profit=take_profit,
         notional_usdt=notional,
         reduce_only=reduce_only,
         reason=f"{reason} (by {getpass.getuser()})",
@@ -146,12 +163,29 @@ def run(args: argparse.Namespace) -> int:
         print(f"trade: no valid book top for {args.symbol} on md.book.top; pass --price",
               file=sys.stderr)  # fmt: skip
         return 1
-    signal = manual_signal(args.symbol, args.side, args.notional, price, args.reason,
-                           reduce_only=args.reduce_only)  # fmt: skip
+    try:
+        signal = manual_signal(args.symbol, args.side, args.notional, price, args.reason,
+                               reduce_only=args.reduce_only, stop_loss=args.stop_loss,
+                               take_profit=args.take_profit)  # fmt: skip
+    except ValueError as exc:  # pydantic's ValidationError is one
+        print(f"trade: {_why(exc)}", file=sys.stderr)
+        return 2
     asyncio.run(publish_signal(settings, signal))
+    levels = "".join(
+        f", {name} {level}"
+        for name, level in (("stop-loss", signal.stop_loss), ("take-profit", signal.take_profit))
+        if level is not None
+    )
     print(f"signal {signal.signal_id}: {args.side} {args.notional} USDT of {args.symbol} "
-          f"at ~{price}")  # fmt: skip
+          f"at ~{price}{levels}")  # fmt: skip
     return 0
+
+
+def _why(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'signal'}: {e['msg']}"
+                         for e in exc.errors())  # fmt: skip
+    return str(exc)
 
 
 def run_risk(args: argparse.Namespace) -> int:

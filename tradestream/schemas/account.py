@@ -79,7 +79,11 @@ class Execution(_Record):
 
 
 class PositionState(_Record):
-    """One symbol's netted position, its PnL and fees so far, valued at ``mark_price``."""
+    """One symbol's netted position, its PnL and fees so far, valued at ``mark_price``.
+
+    ``stop_loss`` and ``take_profit`` are the levels of the signal that opened (or last added to)
+    the position, None when it gave none; protection acts on them, risk counts from the stop.
+    """
 
     symbol: Symbol
     size: Decimal = _ZERO
@@ -89,6 +93,7 @@ class PositionState(_Record):
     fees_paid: Decimal = _ZERO
     unrealized_pnl: Decimal = _ZERO
     stop_loss: Price | None = None
+    take_profit: Price | None = None
     opened_ts_ms: TimestampMs | None = None
     updated_ts_ms: TimestampMs = 0
 

@@ -82,3 +82,29 @@ async def test_a_wind_down_lands_once_however_often_it_is_delivered(pool: asyncp
     actions = {r["action"] for r in await pool.fetch("SELECT action FROM audit_log")}
     assert {"aged.detected", "aged.closed", "protection.close.aged_position", "protection.filled",
             "protection.exchange_stop", "protection.cannot_close"} <= actions  # fmt: skip
+
+
+def ratchets() -> list[ProtectionRecord]:
+    """A trailing stop activated and ratcheted a record step at a time (as the agent sends it)."""
+    levels = [(None, "101.10"), ("101.10", "101.35"), ("101.35", "101.63"), ("101.63", "101.88")]
+    return [ProtectionStopMoved(**KEY, where="client", rule="trailing_stop",
+                                previous=None if before is None else D(before), stop_price=D(after),
+                                reason=f"best price: trail behind at {after}",
+                                ts_ms=T0 + i * 1000)
+            for i, (before, after) in enumerate(levels)]  # fmt: skip
+
+
+async def test_each_trailing_ratchet_lands_as_one_row_however_often_it_is_delivered(
+    pool: asyncpg.Pool,
+) -> None:
+    records = TradingRecords(pool, actor="trading-records")
+
+    await records.land(ratchets())
+    await records.land(ratchets()[1:3])  # redelivered
+
+    rows = await pool.fetch("SELECT * FROM protection_stops WHERE rule = 'trailing_stop' "
+                            "AND where_held = 'client' ORDER BY at_ms")  # fmt: skip
+    assert [(r["previous"], r["stop_price"]) for r in rows] == [
+        (None, D("101.10")), (D("101.10"), D("101.35")), (D("101.35"), D("101.63")),
+        (D("101.63"), D("101.88"))]  # fmt: skip
+    assert {r["position_key"] for r in rows} == {f"SOLUSDT:{T0}"}

@@ -83,11 +83,14 @@ def top(mid: str, ts: int, symbol: str = SYMBOL, status: str = "valid") -> BookT
                    cts_ms=ts, recv_ts_ms=ts, produced_ts_ms=ts)  # fmt: skip
 
 
-def position(size: str, entry: str = "100", opened: int = T0, updated: int = T0) -> PositionChanged:
+def position(
+    size: str, entry: str = "100", opened: int = T0, updated: int = T0, **levels: str
+) -> PositionChanged:
     amount = D(size)
     return PositionChanged(symbol=SYMBOL, size=amount, entry_price=D(entry) if amount else 0,
                            mark_price=D(entry), opened_ts_ms=opened if amount else None,
-                           updated_ts_ms=updated, cause=f"e-{updated}")  # fmt: skip
+                           updated_ts_ms=updated, cause=f"e-{updated}",
+                           **{k: D(v) for k, v in levels.items()})  # fmt: skip
 
 
 def opened(desk: ProtectionDesk, size: str = "10") -> None:
@@ -120,6 +123,44 @@ def test_a_retrace_through_the_trailing_stop_closes_at_market_with_the_core_s_id
     sent = [r for r in records_of(step) if isinstance(r, ProtectionCloseSent)]
     assert [(r.close_id, r.rule, r.priority, r.entry_price) for r in sent] == [
         (close.close_id, "trailing_stop", 10, D(100))]  # fmt: skip
+
+
+def test_the_signals_levels_on_the_position_replace_the_configured_distances() -> None:
+    desk, _, _ = make_desk()
+    desk.on_book_top(top("100", T0))
+
+    opening = desk.on_position(position("10", stop_loss="98.5", take_profit="101.2"))
+    reduced = desk.on_position(position("4", updated=T0 + 1))  # names no levels: keeps them
+    below = desk.on_book_top(top("101.19", T0 + SECOND))
+    step = desk.on_book_top(top("101.21", T0 + 2 * SECOND))
+
+    assert opening is not None
+    (stop,) = opening.outcome.exchange_stops
+    assert stop.stop_price == D("97.52")  # 1 % beyond the signal's 98.5, not the 2 % default's
+    assert reduced is not None
+    assert reduced.view is not None
+    assert (reduced.view.stop_loss, reduced.view.take_profit) == (D("98.5"), D("101.2"))
+    assert below is None or below.outcome.closes == ()
+    assert step is not None
+    (close,) = step.outcome.closes
+    assert (close.rule, close.trigger_price, close.qty) == (
+        ProtectionRule.TAKE_PROFIT, D("101.2"), D(4))  # fmt: skip
+
+
+def test_trailing_ratchets_are_recorded_once_per_step_not_per_tick() -> None:
+    desk, _, _ = make_desk()
+    opened(desk)
+
+    steps = [desk.on_book_top(top(f"{D('101.60') + D('0.05') * i}", T0 + (1 + i) * SECOND))
+             for i in range(29)]  # fmt: skip
+
+    moved = [r for s in steps if s is not None for r in records_of(s)
+             if isinstance(r, ProtectionStopMoved) and r.rule == "trailing_stop"]  # fmt: skip
+    ratchets = sum(len(s.outcome.stop_updates) for s in steps if s is not None)
+    assert [(m.where, m.stop_price) for m in moved] == [
+        ("client", D("101.10")), ("client", D("101.35")), ("client", D("101.63")),
+        ("client", D("101.88"))]  # fmt: skip
+    assert ratchets > 10
 
 
 def test_a_restarted_desk_resumes_from_the_table_and_does_not_close_twice() -> None:

@@ -40,6 +40,7 @@ def test_an_open_position_reports_side_notional_and_pnl() -> None:
         ({"mark_price": "0", "unrealized_pnl": "-50"}, "needs an entry price"),
         ({"size": "0", "unrealized_pnl": "0"}, "flat position has no entry"),
         ({"stop_loss": "0"}, "greater than 0"),
+        ({"take_profit": "-1"}, "greater than 0"),
     ],
 )
 def test_position_state_must_agree_with_itself(change: dict[str, Any], complaint: str) -> None:
@@ -51,6 +52,17 @@ def test_position_changed_names_its_cause_and_round_trips() -> None:
     event = PositionChanged.model_validate({**OPEN, "cause": "exec-1"})
 
     assert PositionChanged.model_validate_json(event.model_dump_json()) == event
+
+
+def test_a_position_carries_its_signals_levels_and_older_records_read_without_them() -> None:
+    older = PositionChanged.model_validate({**OPEN, "cause": "exec-1"})
+    levelled = PositionChanged.model_validate(
+        {**OPEN, "cause": "exec-1", "stop_loss": "105", "take_profit": "80"}
+    )
+
+    assert (older.stop_loss, older.take_profit) == (None, None)
+    assert (levelled.stop_loss, levelled.take_profit) == (D(105), D(80))
+    assert PositionChanged.model_validate_json(levelled.model_dump_json()) == levelled
 
 
 def test_account_derives_equity_exposure_and_drawdown_from_its_positions() -> None:

@@ -77,6 +77,16 @@ def test_market_order_needs_no_price() -> None:
     assert order.price is None
 
 
+def test_an_order_carries_its_signals_levels_and_older_records_read_without_them() -> None:
+    older = order_command_adapter.validate_json(PlaceOrder.model_validate(PLACE).model_dump_json(
+        exclude={"stop_loss", "take_profit"}))  # fmt: skip
+    opening = PlaceOrder.model_validate({**PLACE, "stop_loss": "64000", "take_profit": "67000.5"})
+
+    assert isinstance(older, PlaceOrder)
+    assert (older.stop_loss, older.take_profit) == (None, None)
+    assert (opening.stop_loss, opening.take_profit) == (Decimal(64000), Decimal("67000.5"))
+
+
 @pytest.mark.parametrize(
     ("change", "complaint"),
     [
@@ -96,6 +106,8 @@ def test_market_order_needs_no_price() -> None:
         ({"leg": 100}, "less than or equal to 99"),
         ({"issued_at_ms": -1}, "greater than or equal to 0"),
         ({"unexpected": 1}, "Extra inputs"),
+        ({"stop_loss": "0"}, "greater than 0"),
+        ({"reduce_only": True, "take_profit": "70000"}, "takes no stop or take-profit"),
     ],
 )
 def test_place_order_refuses_bad_input_with_a_clear_reason(

@@ -2,8 +2,9 @@
 
 Netting (one-way mode, flips at the fill price) is ``core.matching.Position``'s, the same the
 paper exchange settles with, so the account we keep and the one the simulator keeps agree. A
-holding adds what the account side needs on top: fees, the last price, the exchange-held stop and
-when the current position opened (a flip opens a new one; closing forgets the stop).
+holding adds what the account side needs on top: fees, the last price, the opening signal's stop
+and take-profit, and when the current position opened (a flip opens a new one; closing or a flip
+forgets the levels).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Holding:
         self.fees_paid = _ZERO
         self.mark_price = _ZERO
         self.stop_loss: Decimal | None = None
+        self.take_profit: Decimal | None = None
         self.opened_ts_ms: int | None = None
         self.updated_ts_ms = 0
 
@@ -41,6 +43,7 @@ class Holding:
         holding.fees_paid = state.fees_paid
         holding.mark_price = state.mark_price
         holding.stop_loss = state.stop_loss
+        holding.take_profit = state.take_profit
         holding.opened_ts_ms = state.opened_ts_ms
         holding.updated_ts_ms = state.updated_ts_ms
         return holding
@@ -59,11 +62,12 @@ class Holding:
         after = self.position.size
         self.fees_paid += execution.fee
         self.mark_price = execution.price
+        opens = after != 0 and (before == 0 or (before > 0) != (after > 0))
         if after == 0:
             self.opened_ts_ms = None
-        if after == 0 or (before != 0 and (before > 0) != (after > 0)):
-            self.stop_loss = None
-        if after != 0 and (before == 0 or (before > 0) != (after > 0)):
+        if after == 0 or opens:  # a new position starts without the last one's levels
+            self.stop_loss = self.take_profit = None
+        if opens:
             self.opened_ts_ms = execution.exec_ts_ms
         self.updated_ts_ms = max(self.updated_ts_ms, execution.exec_ts_ms)
         return pnl
@@ -80,6 +84,19 @@ class Holding:
         if price is not None and price <= 0:
             raise ValueError(f"{self.symbol}: a stop must be positive, got {price}")
         self.stop_loss = price
+        self.updated_ts_ms = max(self.updated_ts_ms, ts_ms)
+
+    def set_levels(
+        self, stop_loss: Decimal | None, take_profit: Decimal | None, ts_ms: int
+    ) -> None:
+        """Take an opening signal's levels; a level not given (None) keeps the one held."""
+        for name, price in (("stop", stop_loss), ("take-profit", take_profit)):
+            if price is not None and price <= 0:
+                raise ValueError(f"{self.symbol}: a {name} must be positive, got {price}")
+        if stop_loss is not None:
+            self.stop_loss = stop_loss
+        if take_profit is not None:
+            self.take_profit = take_profit
         self.updated_ts_ms = max(self.updated_ts_ms, ts_ms)
 
     def state(self) -> PositionState:
@@ -101,6 +118,7 @@ class Holding:
             "fees_paid": self.fees_paid,
             "unrealized_pnl": self.unrealized_pnl,
             "stop_loss": self.stop_loss,
+            "take_profit": self.take_profit,
             "opened_ts_ms": self.opened_ts_ms,
             "updated_ts_ms": self.updated_ts_ms,
         }

@@ -106,6 +106,22 @@ class Portfolio:
         holding.set_stop_loss(price, ts_ms)
         return holding.changed("stop_loss")
 
+    def set_levels(
+        self,
+        symbol: str,
+        stop_loss: Decimal | None,
+        take_profit: Decimal | None,
+        *,
+        ts_ms: int,
+        cause: str,
+    ) -> PositionChanged | None:
+        """Give ``symbol``'s open position its opening signal's levels; None when it is flat."""
+        holding = self._holdings.get(symbol)
+        if holding is None or holding.position.is_flat:
+            return None
+        holding.set_levels(stop_loss, take_profit, ts_ms)
+        return holding.changed(cause)
+
     def apply_position(self, change: PositionState) -> bool:
         """Take a published position as this symbol's state unless ours is newer."""
         current = self._holdings.get(change.symbol)

@@ -121,12 +121,16 @@ class TrailingStopConfig(_Section):
     """Trail the best price once it is ``activation_profit`` up; the stop only ratchets.
 
     The distance is ``callback`` of the best price, or ``atr_multiple`` ATRs when an ATR is
-    supplied, and at least the ladder's distance for the profit reached.
+    supplied, and at least the ladder's distance for the profit reached. The stop ratchets at
+    almost every better price; it is recorded when it activates and then each time it tightened
+    ``record_step`` of the entry price past the level last recorded (one row per step, not per
+    tick).
     """
 
     enabled: bool = True
     activation_profit: Fraction = Decimal("0.015")
     callback: Fraction = Decimal("0.005")
+    record_step: Fraction = Decimal("0.0025")
     atr_multiple: Annotated[Decimal, Field(gt=0, le=100)] = Decimal(2)
     ladder: tuple[TrailingStep, ...] = (
         TrailingStep(profit=Decimal("0.02"), distance=Decimal("0.01")),

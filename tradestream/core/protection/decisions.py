@@ -141,7 +141,11 @@ class Suppressed:
 
 @dataclass(frozen=True, slots=True)
 class StopUpdate:
-    """A client-side stop moved: the trailing stop ratcheted or the stop went to breakeven."""
+    """A client-side stop moved: the trailing stop ratcheted or the stop went to breakeven.
+
+    ``recorded`` tells whether the move is worth a record: every breakeven move and trailing
+    activation, and a trailing ratchet once per ``record_step`` of the entry price.
+    """
 
     symbol: str
     episode: int
@@ -150,6 +154,7 @@ class StopUpdate:
     stop_price: Decimal
     reason: str
     ts_ms: int
+    recorded: bool = True
 
 
 @dataclass(frozen=True, slots=True)

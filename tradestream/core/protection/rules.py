@@ -150,7 +150,10 @@ def track(ctx: RuleContext) -> list[StopUpdate]:
         stop = ratchet(view, state.trailing_stop, candidate)
         if stop != state.trailing_stop:
             reason = f"best price {state.best_price}: trail {abs(state.best_price - stop)} behind"
-            updates.append(_update(ctx, _R.TRAILING_STOP, state.trailing_stop, stop, reason))
+            recorded = _worth_recording(state, config.trailing.record_step, stop)
+            updates.append(
+                _update(ctx, _R.TRAILING_STOP, state.trailing_stop, stop, reason, recorded=recorded)
+            )
             state.trailing_stop = stop
     armed = view.profit(state.best_price) >= config.breakeven.trigger_profit
     if config.breakeven.enabled and armed and not state.breakeven:
@@ -250,7 +253,13 @@ def _crossing(ctx: RuleContext, level: Decimal, what: str) -> str:
 
 
 def _update(
-    ctx: RuleContext, rule: ProtectionRule, before: Decimal | None, after: Decimal, reason: str
+    ctx: RuleContext,
+    rule: ProtectionRule,
+    before: Decimal | None,
+    after: Decimal,
+    reason: str,
+    *,
+    recorded: bool = True,
 ) -> StopUpdate:
     return StopUpdate(
         symbol=ctx.view.symbol,
@@ -260,4 +269,15 @@ def _update(
         stop_price=after,
         reason=reason,
         ts_ms=ctx.now_ms,
+        recorded=recorded,
     )
+
+
+# The trailing stop's activation is recorded, then a ratchet each ``step`` of the entry price
+# past the level last recorded: a row per step of the stop, not per tick.
+def _worth_recording(state: PositionProtection, step: Decimal, stop: Decimal) -> bool:
+    last = state.trailing_recorded
+    if last is not None and abs(stop - last) < state.view.entry_price * step:
+        return False
+    state.trailing_recorded = stop
+    return True

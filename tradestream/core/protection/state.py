@@ -30,6 +30,7 @@ class PositionProtection:
     view: PositionView
     best_price: Decimal
     trailing_stop: Decimal | None = None
+    trailing_recorded: Decimal | None = None
     breakeven: bool = False
     partials_done: int = 0
     exchange_stop: Decimal | None = None

@@ -104,6 +104,9 @@ def approved(signal: Signal, order: ProposedOrder, state: TradingState, now_ms: 
         time_in_force=TimeInForce.IOC,
         reduce_only=order.reduce_only,
         issued_at_ms=now_ms,
+        # An order that opens or adds carries the signal's levels to the position.
+        stop_loss=signal.stop_loss if _opening(order) else None,
+        take_profit=signal.take_profit if _opening(order) else None,
     )
     decision = RiskDecision(
         decision_id=command.command_id,
@@ -122,6 +125,10 @@ def approved(signal: Signal, order: ProposedOrder, state: TradingState, now_ms: 
         decided_ts_ms=now_ms,
     )
     return RiskOutcome(decision=decision, order=command)
+
+
+def _opening(order: ProposedOrder) -> bool:
+    return order.increases and not order.reduce_only
 
 
 # Say in words what the order does to the position.

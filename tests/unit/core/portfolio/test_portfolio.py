@@ -76,6 +76,43 @@ def test_closing_forgets_the_opening_time_and_the_stop(book: Portfolio) -> None:
     assert book.state(T0 + 10).open_positions == ()
 
 
+def test_an_open_position_takes_its_signals_levels_and_keeps_those_not_given_again(
+    book: Portfolio,
+) -> None:
+    book.apply_execution(execution(BUY, "1", "100", ts=T0))
+
+    opened = book.set_levels("BTCUSDT", D(95), D(110), ts_ms=T0, cause="e-1")
+    added = book.set_levels("BTCUSDT", D(97), None, ts_ms=T0 + 1, cause="e-2")
+
+    assert opened is not None
+    assert added is not None
+    assert (opened.stop_loss, opened.take_profit, opened.cause) == (D(95), D(110), "e-1")
+    assert (added.stop_loss, added.take_profit, added.updated_ts_ms) == (D(97), D(110), T0 + 1)
+    assert book.set_levels("ETHUSDT", D(1), D(3), ts_ms=T0, cause="x") is None  # flat
+    assert Portfolio.restore(book.state(T0 + 1)).position("BTCUSDT").take_profit == D(110)
+
+
+@pytest.mark.parametrize(
+    "fills",
+    [
+        [(SELL, "1", "105")],  # closed
+        [(SELL, "3", "105")],  # flipped
+        [(SELL, "1", "105"), (BUY, "1", "100")],  # closed and opened again
+    ],
+)
+def test_a_new_or_closed_position_has_none_of_the_last_ones_levels(
+    book: Portfolio, fills: list[tuple[Side, str, str]]
+) -> None:
+    book.apply_execution(execution(BUY, "1", "100", ts=T0))
+    book.set_levels("BTCUSDT", D(95), D(110), ts_ms=T0, cause="e-1")
+
+    for side, qty, price in fills:
+        book.apply_execution(execution(side, qty, price, ts=T0 + 5))
+
+    btc = book.position("BTCUSDT")
+    assert (btc.stop_loss, btc.take_profit) == (None, None)
+
+
 def test_adding_keeps_the_opening_time_and_averages_the_entry(book: Portfolio) -> None:
     book.apply_execution(execution(BUY, "1", "100", ts=T0))
     book.apply_execution(execution(BUY, "3", "104", ts=T0 + 7))
@@ -133,3 +170,5 @@ def test_marks_and_stops_must_be_positive(book: Portfolio, bad: Decimal) -> None
         book.mark("BTCUSDT", bad, T0)
     with pytest.raises(ValueError, match="positive"):
         book.set_stop_loss("BTCUSDT", bad, T0)
+    with pytest.raises(ValueError, match="positive"):
+        book.set_levels("BTCUSDT", None, bad, ts_ms=T0, cause="x")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -165,3 +166,19 @@ def test_the_stop_only_ratchets_sits_on_the_tick_and_stays_behind_the_best_price
         if seen:
             assert stop >= seen[-1] if side is Side.BUY else stop <= seen[-1]
         seen.append(stop)
+
+
+def test_a_ratchet_is_recorded_once_per_record_step_not_at_every_tick() -> None:
+    engine = opened(trailing_only(trailing={"record_step": "0.0025"}))  # 0.25 of the 100 entry
+    climb = [f"{D('101.60') + D('0.05') * i}" for i in range(29)]  # 101.60 to 103.00
+
+    outcomes = walk(engine, climb)
+
+    moves = [u for o in outcomes for u in o.stop_updates if u.rule is TRAIL]
+    recorded = [u.stop_price for u in moves if u.recorded]
+    assert len(moves) > 2 * len(recorded)
+    assert recorded[0] == moves[0].stop_price == D("101.10")  # the activation, always
+    assert all(b - a >= D("0.25") for a, b in pairwise(recorded))
+    skipped = [u.stop_price for u in moves if not u.recorded]
+    assert all(s - max(r for r in recorded if r < s) < D("0.25") for s in skipped)
+    assert protection(engine).trailing_recorded == recorded[-1]

@@ -19,6 +19,7 @@ from tradestream.core.risk import (
     RiskOutcome,
     decision_id,
 )
+from tradestream.schemas.account import AccountState
 from tradestream.schemas.orders import CancelOrder, OrderType, PlaceOrder, Side, TimeInForce
 from tradestream.schemas.trading import (
     KillSwitchTrigger,
@@ -26,6 +27,7 @@ from tradestream.schemas.trading import (
     ResetKillSwitch,
     RiskDecision,
     SetTradingState,
+    Signal,
     TradingState,
     TripKillSwitch,
 )
@@ -169,6 +171,34 @@ def test_an_entry_against_a_position_flips_it_in_one_order() -> None:
         False,
     )
     assert "flips" in decided(outcome).reason
+
+
+def test_an_opening_order_carries_the_signals_stop_and_take_profit() -> None:
+    wish = signal(entry="100", stop="95", take_profit="110")
+
+    order = engine().evaluate(wish, EMPTY, BTC, T0).order
+
+    assert order is not None
+    assert (order.stop_loss, order.take_profit) == (D(95), D(110))
+
+
+@pytest.mark.parametrize(
+    ("wish", "held"),
+    [
+        (signal(entry="100"), EMPTY),  # the signal gave none
+        (  # levels on a close would protect nothing
+            signal(SELL, entry="100", stop="105", take_profit="90", reduce_only=True),
+            account(position("BTCUSDT", "2", "100")),
+        ),
+    ],
+)
+def test_an_order_without_levels_or_that_only_reduces_carries_none(
+    wish: Signal, held: AccountState
+) -> None:
+    order = engine().evaluate(wish, held, BTC, T0).order
+
+    assert order is not None
+    assert (order.stop_loss, order.take_profit) == (None, None)
 
 
 def test_reducing_refuses_entries_and_approves_reduce_only_closes() -> None:
