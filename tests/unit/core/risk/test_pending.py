@@ -5,9 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.support.trading import T0, account, context, pending_order, position
 from tradestream.core.risk import PendingOrders
+from tradestream.core.risk.proposal import PendingOrder, pending_totals
 from tradestream.schemas.orders import Side
 
 
@@ -89,3 +92,60 @@ def test_the_context_counts_pending_orders_as_filled() -> None:
 def test_a_ttl_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         PendingOrders(0)
+
+
+class NaivePending:
+    """The reference: every look scans every order, every total adds them all up again."""
+
+    def __init__(self, ttl_ms: int) -> None:
+        self.ttl_ms = ttl_ms
+        self.orders: dict[str, PendingOrder] = {}
+
+    def add(self, order: PendingOrder) -> None:
+        self.orders.pop(order.order_link_id, None)
+        self.orders[order.order_link_id] = order
+
+    def release(self, link_id: str) -> bool:
+        return self.orders.pop(link_id, None) is not None
+
+    def refresh(self, sizes: dict[str, Decimal], now_ms: int) -> None:
+        oldest = now_ms - self.ttl_ms
+        self.orders = {
+            k: o
+            for k, o in self.orders.items()
+            if o.approved_ts_ms > oldest and sizes.get(o.symbol, Decimal(0)) == o.account_size
+        }
+
+
+_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
+_SIZES = st.integers(0, 2)
+
+
+@given(st.data())
+@settings(max_examples=300, deadline=None)
+def test_the_incremental_book_keeping_equals_a_full_scan_after_every_step(
+    data: st.DataObject,
+) -> None:
+    pending, naive = PendingOrders(ttl_ms=30_000), NaivePending(ttl_ms=30_000)
+    now = T0
+    for _ in range(data.draw(st.integers(0, 60))):
+        step = data.draw(st.sampled_from(["add", "release", "look", "wait"]))
+        n = data.draw(st.integers(0, 9))
+        if step == "add":
+            order = pending_order(
+                data.draw(st.sampled_from(_SYMBOLS)), qty=n + 1, account_size=data.draw(_SIZES),
+                ts=now, stop=data.draw(st.sampled_from([None, 90, 95])), link_id=f"o{n}",
+            )  # fmt: skip
+            pending.add(order)
+            naive.add(order)
+        elif step == "release":
+            assert pending.release(f"o{n}") == naive.release(f"o{n}")
+        elif step == "look":
+            sizes = data.draw(st.dictionaries(st.sampled_from(_SYMBOLS), _SIZES))
+            pending.refresh(account(*(position(s, str(v)) for s, v in sizes.items())), now)
+            naive.refresh({s: Decimal(v) for s, v in sizes.items()}, now)
+        else:
+            now += data.draw(st.integers(0, 20_000))
+        assert sorted(o.order_link_id for o in pending) == sorted(naive.orders)
+        assert dict(pending.totals()) == pending_totals(naive.orders.values())
+        assert pending.symbols() == {o.symbol for o in naive.orders.values()}
