@@ -12,12 +12,14 @@ pybit's own retries are switched off (``retry_codes={0}``: code 0 never reaches 
 branch; ``force_retry`` off): retrying an order request is the order gateway's decision, not the
 transport's. Every failure becomes an ``ExchangeError`` with the ``Outcome`` of its retCode,
 HTTP status or transport failure. Quantities are rounded down to the qty step and prices to the
-tick before sending; instrument rules are cached in Redis for ``instrument_ttl_s``.
+tick before sending; instrument rules are cached in Redis for ``instrument_ttl_s`` and in the
+process for ``instrument_memory_s`` (an order then pays no lookup before its request leaves).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -86,6 +88,7 @@ class BybitConfig(BaseModel, frozen=True, extra="forbid"):
     timeout_s: PositiveFloat = 5.0
     recv_window_ms: PositiveInt = 5000
     instrument_ttl_s: int = Field(default=3600, ge=3600)
+    instrument_memory_s: float = Field(default=60.0, ge=0)
     redis_prefix: str = "tradestream:"
 
 
@@ -113,6 +116,7 @@ class BybitExchange:
         self._account_handlers: list[Callable[[AccountUpdate], None]] = []
         self._status_handlers: list[Callable[[StreamStatus], None]] = []
         self._rows = PrivateRows()
+        self._instruments: dict[str, tuple[float, InstrumentInfo]] = {}
         sinks = StreamSinks(events=self._deliver, account=self._on_account, status=self._on_status)
         self._stream = BybitPrivateStream(
             self._open_socket, self._rows, self._call, sinks, config=config.private_ws
@@ -233,17 +237,22 @@ class BybitExchange:
                 raise
 
     async def instrument(self, symbol: str) -> InstrumentInfo:
-        """Return ``symbol``'s rules, from Redis when cached, else from REST (then cached)."""
+        """Return ``symbol``'s rules: remembered, else from Redis, else from REST (then cached)."""
+        remembered = self._instruments.get(symbol)
+        if remembered is not None and time.monotonic() < remembered[0]:
+            return remembered[1]
         key = f"{self.config.redis_prefix}instrument:{symbol}"
         cached = await self._redis.get(key)
         if cached is not None:
-            return InstrumentInfo.model_validate_json(cached)
-        params = {"category": CATEGORY, "symbol": symbol}
-        rows = (await self._call("get_instruments_info", params)).get("list", [])
-        if not rows:
-            raise ExchangeError(Outcome.REJECT, f"unknown instrument {symbol}")
-        info = wire.instrument(rows[0])
-        await self._redis.set(key, info.model_dump_json(), ex=self.config.instrument_ttl_s)
+            info = InstrumentInfo.model_validate_json(cached)
+        else:
+            params = {"category": CATEGORY, "symbol": symbol}
+            rows = (await self._call("get_instruments_info", params)).get("list", [])
+            if not rows:
+                raise ExchangeError(Outcome.REJECT, f"unknown instrument {symbol}")
+            info = wire.instrument(rows[0])
+            await self._redis.set(key, info.model_dump_json(), ex=self.config.instrument_ttl_s)
+        self._instruments[symbol] = (time.monotonic() + self.config.instrument_memory_s, info)
         return info
 
     def subscribe(self, handler: EventHandler) -> None:

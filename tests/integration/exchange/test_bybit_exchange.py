@@ -115,7 +115,7 @@ async def test_leverage_and_trading_stop_reach_the_position(exchange: BybitExcha
     assert (position.take_profit, position.stop_loss) == (Decimal(200000), Decimal(1000))
 
 
-async def test_instrument_rules_are_cached_in_redis_for_an_hour(
+async def test_instrument_rules_are_cached_in_redis_for_an_hour_and_in_the_process(
     exchange: BybitExchange, redis: tuple[Redis, str]
 ) -> None:
     client, prefix = redis
@@ -124,6 +124,9 @@ async def test_instrument_rules_are_cached_in_redis_for_an_hour(
     assert info.qty_step == Decimal("0.001")
     assert await client.ttl(f"{prefix}instrument:{SYMBOL}") >= 3590
     assert await exchange.instrument(SYMBOL) == info
+    await client.delete(f"{prefix}instrument:{SYMBOL}")
+    assert await exchange.instrument(SYMBOL) == info  # remembered in the process meanwhile
+    assert await client.get(f"{prefix}instrument:{SYMBOL}") is None  # so Redis was not asked
 
 
 async def test_quantities_and_prices_are_rounded_to_the_steps(
