@@ -161,6 +161,23 @@ async def the_signals_levels(settings: Settings, pool: asyncpg.Pool) -> None:
                              "AND where_held = 'exchange' ORDER BY at_ms")  # fmt: skip
     assert stops[0]["stop_price"] == D("97.52")  # 1 % beyond the signal's 98.50, not 2 % off
     await eventually(lambda: size_is(pool, "SOLUSDT", "0"), within=30)
+    await the_signals_atr(settings, pool)
+
+
+async def the_signals_atr(settings: Settings, pool: asyncpg.Pool) -> None:
+    """SOL again: a signal with an ATR of 0.30: the trailing stop sits 2 ATRs behind the best
+    price (101.70 - 0.60 = 101.10), not the 0.5 % callback's 101.20 (101.1915 up to the tick)."""
+    await open_long(settings, pool, "SOLUSDT", ("100.00", "100.01"), notional="100", atr="0.30")
+    await publish_tops(settings, "SOLUSDT", [("101.69", "101.71", now_ms()),   # best: +1.69 %
+                                             ("101.14", "101.16", now_ms())])  # fmt: skip
+    assert len(await closes_of(pool, "SOLUSDT")) == 1  # the callback would have closed at 101.15
+    await publish_tops(settings, "SOLUSDT", [("101.09", "101.10", now_ms())], wait=False)
+    _, close = await ended(pool, "SOLUSDT", 2)
+
+    assert (close["rule"], close["trigger_price"], close["observed_price"]) == (
+        "trailing_stop", D("101.10"), D("101.095"))  # fmt: skip
+    assert (close["status"], close["avg_price"]) == ("filled", D("101.09"))
+    await eventually(lambda: size_is(pool, "SOLUSDT", "0"), within=30)
 
 
 async def test_scripted_prices_close_where_the_rules_say(
@@ -179,7 +196,7 @@ async def test_scripted_prices_close_where_the_rules_say(
     assert health["protection"]["status"] == "ok"  # every position closed
     async with aiohttp.ClientSession() as session, session.get(f"{worker.url}/metrics/") as got:
         metrics = await got.text()
-    for name in ('protection_closes_total{phase="none",rule="trailing_stop"} 1.0',
+    for name in ('protection_closes_total{phase="none",rule="trailing_stop"} 2.0',
                  'protection_closes_total{phase="none",rule="stale_price"} 1.0',
                  'protection_suppressed_total{reason="stale_price",rule="stop_loss"}',
                  'protection_trailing_activations_total{symbol="BTCUSDT"} 1.0',

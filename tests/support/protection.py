@@ -82,14 +82,14 @@ def config_dir(tmp: Path, protection_yaml: str) -> Path:
 async def open_long(
     settings: Settings, pool: asyncpg.Pool, symbol: str, quote: tuple[str, str], *,
     notional: str, ts_ms: int | None = None, stop_loss: str | None = None,
-    take_profit: str | None = None,
+    take_profit: str | None = None, atr: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Put a top on the book, buy ``notional`` at market (with the signal's levels, if given),
-    return the position row."""
+    """Put a top on the book, buy ``notional`` at market (with the signal's levels and ATR, if
+    given), return the position row."""
     bid, ask = quote
     await publish_tops(settings, symbol, [(bid, ask, ts_ms or now_ms())], wait=False)
-    levels = [arg for flag, level in (("--stop-loss", stop_loss), ("--take-profit", take_profit))
-              if level is not None for arg in (flag, level)]  # fmt: skip
+    named = (("--stop-loss", stop_loss), ("--take-profit", take_profit), ("--atr", atr))
+    levels = [arg for flag, level in named if level is not None for arg in (flag, level)]
     tradestream(settings, "trade", "--symbol", symbol, "--side", "buy", "--notional", notional,
                 "--price", bid, "--reason", "protection itest", *levels)  # fmt: skip
     held = f"SELECT * FROM positions WHERE symbol = '{symbol}' AND size > 0"  # noqa: S608

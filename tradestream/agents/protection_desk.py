@@ -5,7 +5,8 @@ engine per symbol so that each symbol runs on its own clock and is restored on i
 
 - a valid book top is a ``mid`` price observation at its exchange time; a position change (from
   ``exec.positions``) opens, resizes or ends the position protected, with the opening signal's
-  stop-loss and take-profit when it gave them (else the configured distances apply); the end
+  stop-loss, take-profit and ATR when it gave them (else the configured distances apply; the
+  ATR makes the trailing distance ``atr_multiple`` ATRs instead of ``callback``); the end
   of one of our close orders (``exec.reports``) is a close result; a timer tick runs the timed
   rules of every symbol of the tick's partition;
 - each symbol's engine is rebuilt from the table (``protection_by_symbol``) the first time the
@@ -158,7 +159,7 @@ class ProtectionDesk:
                 raise BadInputError(f"no instrument rules for {symbol}: cannot protect it")
             view = PositionView.from_state(
                 change, tick_size=info.tick_size, qty_step=info.qty_step,
-                stop_loss=change.stop_loss, take_profit=change.take_profit,
+                stop_loss=change.stop_loss, take_profit=change.take_profit, atr=change.atr,
             )  # fmt: skip
         return self._step(symbol, lambda e, now: e.on_position(symbol, view, now))
 

@@ -5,8 +5,8 @@
 the position it computed (``core.portfolio``), the execution ids it applied (an execution
 redelivered after a restart is applied once), the orders the exchange reported open, a position
 difference waiting for its second look, and the opening signals' levels
-(``core.portfolio.entry_levels``): the stop and take-profit a ``PlaceOrder`` carries go onto the
-position its fills open or add to. Each ``ExchangeSnapshot`` is compared with those by
+(``core.portfolio.entry_levels``): the stop, take-profit and ATR a ``PlaceOrder`` carries go onto
+the position its fills open or add to. Each ``ExchangeSnapshot`` is compared with those by
 ``core.portfolio.reconciliation``: corrections go to ``account.events`` (audited), questions
 about vanished orders to ``exec.orders`` as ``QueryOrder`` (the execution agent asks the
 exchange and reports its answer).
@@ -154,7 +154,7 @@ async def _remember_levels(raw: bytes) -> None:
 
 def _with_levels(symbol: str, levels: Levels, ts_ms: int, cause: str) -> PositionChanged | None:
     return positions().set_levels(
-        symbol, levels.stop_loss, levels.take_profit, ts_ms=ts_ms, cause=cause[:64]
+        symbol, levels.stop_loss, levels.take_profit, ts_ms=ts_ms, cause=cause[:64], atr=levels.atr
     )
 
 

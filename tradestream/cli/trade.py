@@ -5,8 +5,9 @@ strategy's signal takes (risk sizing and limits, execution, positions, protectio
 audit). Its entry price is ``--price`` or the symbol's last valid book top on ``md.book.top``;
 ``--stop-loss`` and ``--take-profit`` are the levels protection closes the position at (without
 them, the configured distances), checked against the side and that price before anything is
-sent. ``risk kill`` and ``risk reset`` publish the kill-switch commands the risk agent obeys
-(``ops.control``).
+sent; ``--atr`` (a positive price distance, the signal's ``atr`` indicator) makes protection's
+trailing distance ``atr_multiple`` ATRs. ``risk kill`` and ``risk reset`` publish the
+kill-switch commands the risk agent obeys (``ops.control``).
 Every id is derived from what the person typed and when, so a command retyped is a new one and
 a command redelivered is the same one.
 """
@@ -49,6 +50,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="close the position at this price (a loss)")  # fmt: skip
     parser.add_argument("--take-profit", type=Decimal, default=None,
                         help="close the position at this price (a profit)")  # fmt: skip
+    parser.add_argument("--atr", type=Decimal, default=None,
+                        help="the ATR (price units) protection trails the position by")  # fmt: skip
     parser.add_argument("--reason", default="manual trade", help="why (kept in the audit log)")
 
 
@@ -112,19 +115,21 @@ async def _publish(settings: Settings, spec: topics.TopicSpec, key: str, value: 
 def manual_signal(
     symbol: str, side: str, notional: Decimal, price: Decimal, reason: str,
     *, reduce_only: bool = False, stop_loss: Decimal | None = None,
-    take_profit: Decimal | None = None,
+    take_profit: Decimal | None = None, atr: Decimal | None = None,
 ) -> Signal:  # fmt: skip
     """Build a person's signal; its id derives from what was asked and when.
 
     Raises ``ValueError`` when the levels do not fit the trade: a reduce-only trade opens nothing
-    to protect, and a buy's stop must be below ``price`` and its take-profit above (a sell's the
-    other way round).
+    to protect, a buy's stop must be below ``price`` and its take-profit above (a sell's the
+    other way round), and an ATR must be a positive number.
     """
-    if reduce_only and (stop_loss is not None or take_profit is not None):
-        raise ValueError("a reduce-only trade opens nothing: it takes no stop or take-profit")
+    if reduce_only and (stop_loss is not None or take_profit is not None or atr is not None):
+        raise ValueError("a reduce-only trade opens nothing: it takes no stop, take-profit or ATR")
+    if atr is not None and not (atr.is_finite() and atr > 0):
+        raise ValueError(f"an ATR is a positive price distance, got {atr}")
     at = now_ms()
     return Signal(
-        signal_id=f"man-{_id(symbol, side, notional, stop_loss, take_profit, at)}",
+        signal_id=f"man-{_id(symbol, side, notional, stop_loss, take_profit, atr, at)}",
         strategy="manual",
         symbol=symbol,
         side=Side.BUY if side == "buy" else Side.SELL,
@@ -135,6 +140,7 @@ def manual_signal(
         reduce_only=reduce_only,
         reason=f"{reason} (by {getpass.getuser()})",
         created_ts_ms=at,
+        indicators={} if atr is None else {"atr": float(atr)},  # where strategies put theirs
     )
 
 
@@ -166,16 +172,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         signal = manual_signal(args.symbol, args.side, args.notional, price, args.reason,
                                reduce_only=args.reduce_only, stop_loss=args.stop_loss,
-                               take_profit=args.take_profit)  # fmt: skip
+                               take_profit=args.take_profit, atr=args.atr)  # fmt: skip
     except ValueError as exc:  # pydantic's ValidationError is one
         print(f"trade: {_why(exc)}", file=sys.stderr)
         return 2
     asyncio.run(publish_signal(settings, signal))
-    levels = "".join(
-        f", {name} {level}"
-        for name, level in (("stop-loss", signal.stop_loss), ("take-profit", signal.take_profit))
-        if level is not None
-    )
+    named = (("stop-loss", signal.stop_loss), ("take-profit", signal.take_profit),
+             ("ATR", args.atr))  # fmt: skip
+    levels = "".join(f", {name} {level}" for name, level in named if level is not None)
     print(f"signal {signal.signal_id}: {args.side} {args.notional} USDT of {args.symbol} "
           f"at ~{price}{levels}")  # fmt: skip
     return 0

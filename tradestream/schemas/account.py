@@ -83,6 +83,8 @@ class PositionState(_Record):
 
     ``stop_loss`` and ``take_profit`` are the levels of the signal that opened (or last added to)
     the position, None when it gave none; protection acts on them, risk counts from the stop.
+    ``atr`` is that signal's ATR (price units, None when it gave none): protection's trailing
+    distance in ATRs.
     """
 
     symbol: Symbol
@@ -94,6 +96,7 @@ class PositionState(_Record):
     unrealized_pnl: Decimal = _ZERO
     stop_loss: Price | None = None
     take_profit: Price | None = None
+    atr: Price | None = None
     opened_ts_ms: TimestampMs | None = None
     updated_ts_ms: TimestampMs = 0
 

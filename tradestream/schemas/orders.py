@@ -77,9 +77,10 @@ class _Message(BaseModel, frozen=True, extra="forbid"):
 class PlaceOrder(_Message):
     """Place one order; ``(strategy, symbol, signal_id, leg)`` derive its ``orderLinkId``.
 
-    ``stop_loss`` and ``take_profit`` are the opening signal's levels (None: none given). The
-    exchange is not asked to hold them: the positions agent puts them on the position the order
-    fills into, and protection acts on them (and sets its own exchange-side stop).
+    ``stop_loss`` and ``take_profit`` are the opening signal's levels (None: none given), and
+    ``atr`` its ATR in price units (None: none given). The exchange is not asked to hold them:
+    the positions agent puts them on the position the order fills into, and protection acts on
+    them (and sets its own exchange-side stop; the ATR sets its trailing distance).
     """
 
     kind: Literal["place_order"] = "place_order"
@@ -97,6 +98,7 @@ class PlaceOrder(_Message):
     issued_at_ms: TimestampMs
     stop_loss: Price | None = None
     take_profit: Price | None = None
+    atr: Price | None = None
 
     @model_validator(mode="after")
     def _check_price_matches_type(self) -> Self:
@@ -106,8 +108,9 @@ class PlaceOrder(_Message):
             raise ValueError("a Market order takes no price; use a Limit order to cap the price")
         if self.order_type is OrderType.MARKET and self.time_in_force is TimeInForce.POST_ONLY:
             raise ValueError("PostOnly applies to Limit orders only")
-        if self.reduce_only and (self.stop_loss is not None or self.take_profit is not None):
-            raise ValueError("a reduce-only order opens nothing: it takes no stop or take-profit")
+        levels = (self.stop_loss, self.take_profit, self.atr)
+        if self.reduce_only and any(level is not None for level in levels):
+            raise ValueError("a reduce-only order opens nothing: it takes no levels or ATR")
         return self
 
 

@@ -147,6 +147,36 @@ def test_the_signals_levels_on_the_position_replace_the_configured_distances() -
         ProtectionRule.TAKE_PROFIT, D("101.2"), D(4))  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("levels", "trail"),
+    [
+        # 2 ATRs (0.666) behind the best 101.60 is 100.934, up to the tick for a long: 100.94.
+        ({"atr": "0.333"}, D("100.94")),
+        # No ATR: 0.5 % of 101.60 (0.508) behind, 101.092 up to the tick.
+        ({}, D("101.10")),
+    ],
+)
+def test_the_signals_atr_on_the_position_sets_the_trailing_distance(
+    levels: dict[str, str], trail: Decimal
+) -> None:
+    desk, _, _ = make_desk()
+    desk.on_book_top(top("100", T0))
+    desk.on_position(position("10", **levels))
+    reduced = desk.on_position(position("4", updated=T0 + 1))  # names no ATR: keeps it
+
+    step = desk.on_book_top(top("101.60", T0 + SECOND))  # +1.6 %: the trail activates
+    crossed = desk.on_book_top(top(str(trail - D("0.01")), T0 + 2 * SECOND))
+
+    assert reduced is not None
+    assert reduced.view is not None
+    assert reduced.view.atr == (D(levels["atr"]) if levels else None)
+    assert step is not None
+    assert [u.stop_price for u in step.outcome.stop_updates] == [trail]
+    assert crossed is not None
+    (close,) = crossed.outcome.closes
+    assert (close.rule, close.trigger_price) == (ProtectionRule.TRAILING_STOP, trail)
+
+
 def test_trailing_ratchets_are_recorded_once_per_step_not_per_tick() -> None:
     desk, _, _ = make_desk()
     opened(desk)

@@ -1,4 +1,4 @@
-"""The positions agent: an opening order's stop and take-profit go out on its position."""
+"""The positions agent: an opening order's stop, take-profit and ATR go out on its position."""
 
 from __future__ import annotations
 
@@ -139,3 +139,17 @@ async def test_a_partial_close_keeps_the_levels_and_a_plain_order_changes_nothin
 
     assert [(c.size, c.stop_loss, c.take_profit) for c in agent.published()] == [
         (D(2), D(98), D(104)), (D(1), D(98), D(104))]  # fmt: skip
+
+
+@pytest.mark.parametrize("order_first", [True, False])
+async def test_the_order_s_atr_reaches_the_position_whichever_topic_comes_first(
+    agent: Agent, order_first: bool
+) -> None:
+    entry = order(atr="0.4")  # an ATR alone, no stop or take-profit
+    records = [(ORDERS, entry), (REPORTS, fill(entry))]
+
+    await agent.run(*(records if order_first else reversed(records)))
+
+    last = agent.published()[-1]
+    assert (last.size, last.stop_loss, last.atr) == (D(2), None, D("0.4"))
+    assert agent.table["SOLUSDT"]["position"]["atr"] == "0.4"

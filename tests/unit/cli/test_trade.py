@@ -1,4 +1,4 @@
-"""``tradestream trade``: a person's signal, its stop and take-profit checked before it goes."""
+"""``tradestream trade``: a person's signal, its levels and ATR checked before it goes."""
 
 from __future__ import annotations
 
@@ -46,10 +46,20 @@ def test_the_levels_typed_go_out_on_the_signal(
     assert "stop-loss 98.5, take-profit 101.2" in capsys.readouterr().out
 
 
+def test_the_atr_typed_goes_out_as_the_signals_atr_indicator(
+    sent: list[Signal], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert trade.run(parse("--side", "sell", "--atr", "0.35")) == 0
+
+    [signal] = sent
+    assert signal.indicators == {"atr": 0.35}
+    assert "ATR 0.35" in capsys.readouterr().out
+
+
 def test_without_levels_the_signal_has_none() -> None:
     signal = trade.manual_signal("SOLUSDT", "sell", D(100), D(100), "why")
 
-    assert (signal.stop_loss, signal.take_profit) == (None, None)
+    assert (signal.stop_loss, signal.take_profit, signal.indicators) == (None, None, {})
 
 
 @pytest.mark.parametrize(
@@ -60,6 +70,10 @@ def test_without_levels_the_signal_has_none() -> None:
         ("--side", "sell", "--stop-loss", "99", "--take-profit", "90"),
         ("--side", "sell", "--take-profit", "0"),
         ("--side", "sell", "--reduce-only", "--stop-loss", "105"),
+        ("--side", "sell", "--reduce-only", "--atr", "0.35"),
+        ("--side", "buy", "--atr", "0"),
+        ("--side", "buy", "--atr", "-0.5"),
+        ("--side", "buy", "--atr", "NaN"),
     ],
 )
 def test_levels_on_the_wrong_side_or_on_a_close_are_refused_before_anything_is_sent(

@@ -41,6 +41,8 @@ def test_an_open_position_reports_side_notional_and_pnl() -> None:
         ({"size": "0", "unrealized_pnl": "0"}, "flat position has no entry"),
         ({"stop_loss": "0"}, "greater than 0"),
         ({"take_profit": "-1"}, "greater than 0"),
+        ({"atr": "0"}, "greater than 0"),
+        ({"atr": "Infinity"}, "finite"),
     ],
 )
 def test_position_state_must_agree_with_itself(change: dict[str, Any], complaint: str) -> None:
@@ -57,11 +59,11 @@ def test_position_changed_names_its_cause_and_round_trips() -> None:
 def test_a_position_carries_its_signals_levels_and_older_records_read_without_them() -> None:
     older = PositionChanged.model_validate({**OPEN, "cause": "exec-1"})
     levelled = PositionChanged.model_validate(
-        {**OPEN, "cause": "exec-1", "stop_loss": "105", "take_profit": "80"}
+        {**OPEN, "cause": "exec-1", "stop_loss": "105", "take_profit": "80", "atr": "1.25"}
     )
 
-    assert (older.stop_loss, older.take_profit) == (None, None)
-    assert (levelled.stop_loss, levelled.take_profit) == (D(105), D(80))
+    assert (older.stop_loss, older.take_profit, older.atr) == (None, None, None)
+    assert (levelled.stop_loss, levelled.take_profit, levelled.atr) == (D(105), D(80), D("1.25"))
     assert PositionChanged.model_validate_json(levelled.model_dump_json()) == levelled
 
 

@@ -79,12 +79,16 @@ def test_market_order_needs_no_price() -> None:
 
 def test_an_order_carries_its_signals_levels_and_older_records_read_without_them() -> None:
     older = order_command_adapter.validate_json(PlaceOrder.model_validate(PLACE).model_dump_json(
-        exclude={"stop_loss", "take_profit"}))  # fmt: skip
-    opening = PlaceOrder.model_validate({**PLACE, "stop_loss": "64000", "take_profit": "67000.5"})
+        exclude={"stop_loss", "take_profit", "atr"}))  # fmt: skip
+    opening = PlaceOrder.model_validate(
+        {**PLACE, "stop_loss": "64000", "take_profit": "67000.5", "atr": "310.5"}
+    )
 
     assert isinstance(older, PlaceOrder)
-    assert (older.stop_loss, older.take_profit) == (None, None)
+    assert (older.stop_loss, older.take_profit, older.atr) == (None, None, None)
     assert (opening.stop_loss, opening.take_profit) == (Decimal(64000), Decimal("67000.5"))
+    assert opening.atr == Decimal("310.5")
+    assert order_command_adapter.validate_json(opening.model_dump_json()) == opening
 
 
 @pytest.mark.parametrize(
@@ -107,7 +111,10 @@ def test_an_order_carries_its_signals_levels_and_older_records_read_without_them
         ({"issued_at_ms": -1}, "greater than or equal to 0"),
         ({"unexpected": 1}, "Extra inputs"),
         ({"stop_loss": "0"}, "greater than 0"),
-        ({"reduce_only": True, "take_profit": "70000"}, "takes no stop or take-profit"),
+        ({"reduce_only": True, "take_profit": "70000"}, "takes no levels or ATR"),
+        ({"reduce_only": True, "atr": "310.5"}, "takes no levels or ATR"),
+        ({"atr": "0"}, "greater than 0"),
+        ({"atr": "NaN"}, "finite"),
     ],
 )
 def test_place_order_refuses_bad_input_with_a_clear_reason(

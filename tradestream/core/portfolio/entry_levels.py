@@ -1,12 +1,13 @@
-"""Match the stop and take-profit of the orders that open positions to the fills of those orders.
+"""Match the levels of the orders that open positions to the fills of those orders.
 
-A signal's levels ride on its ``PlaceOrder`` (``exec.orders``); the fills come back on
-``exec.reports`` with only the ``orderLinkId``. The positions agent reads both and keeps, per
-symbol, an ``EntryLevels``: the levels of the last orders placed (by ``orderLinkId``) and the
-order whose fill last opened or added to the position. Usually the order is seen first and its
-levels go out with the fill's position change; when the fill is seen first (the two topics are
-read side by side), the levels are applied as soon as the order is seen. Its plain-dict form is
-kept in the positions table, so a restart matches the same way.
+A signal's levels (its stop-loss, take-profit and ATR) ride on its ``PlaceOrder``
+(``exec.orders``); the fills come back on ``exec.reports`` with only the ``orderLinkId``. The
+positions agent reads both and keeps, per symbol, an ``EntryLevels``: the levels of the last
+orders placed (by ``orderLinkId``) and the order whose fill last opened or added to the position.
+Usually the order is seen first and its levels go out with the fill's position change; when the
+fill is seen first (the two topics are read side by side), the levels are applied as soon as the
+order is seen. Its plain-dict form is kept in the positions table, so a restart matches the same
+way.
 """
 
 from __future__ import annotations
@@ -24,26 +25,32 @@ MEMORY = 50
 
 @dataclass(frozen=True, slots=True)
 class Levels:
-    """A stop-loss and a take-profit; either may be missing."""
+    """A stop-loss, a take-profit and the ATR (in price units); any may be missing."""
 
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
+    atr: Decimal | None = None
 
     @classmethod
     def of(cls, command: PlaceOrder) -> Levels | None:
         """Return the levels an order carries, or None when it carries none."""
-        if command.stop_loss is None and command.take_profit is None:
-            return None
-        return cls(command.stop_loss, command.take_profit)
+        levels = cls(command.stop_loss, command.take_profit, command.atr)
+        return None if levels == cls() else levels
 
     def to_json(self) -> dict[str, str | None]:
         """Return the levels as JSON-able values (prices as strings)."""
-        return {"stop_loss": _text(self.stop_loss), "take_profit": _text(self.take_profit)}
+        return {
+            "stop_loss": _text(self.stop_loss),
+            "take_profit": _text(self.take_profit),
+            "atr": _text(self.atr),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Levels:
-        """Rebuild what ``to_json`` returned."""
-        return cls(_price(data.get("stop_loss")), _price(data.get("take_profit")))
+        """Rebuild what ``to_json`` returned (a form stored without ``atr`` has none)."""
+        return cls(
+            _price(data.get("stop_loss")), _price(data.get("take_profit")), _price(data.get("atr"))
+        )
 
 
 def increases(before: Decimal, after: Decimal) -> bool:

@@ -2,9 +2,9 @@
 
 Netting (one-way mode, flips at the fill price) is ``core.matching.Position``'s, the same the
 paper exchange settles with, so the account we keep and the one the simulator keeps agree. A
-holding adds what the account side needs on top: fees, the last price, the opening signal's stop
-and take-profit, and when the current position opened (a flip opens a new one; closing or a flip
-forgets the levels).
+holding adds what the account side needs on top: fees, the last price, the opening signal's stop,
+take-profit and ATR, and when the current position opened (a flip opens a new one; closing or a
+flip forgets the levels).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class Holding:
         self.mark_price = _ZERO
         self.stop_loss: Decimal | None = None
         self.take_profit: Decimal | None = None
+        self.atr: Decimal | None = None
         self.opened_ts_ms: int | None = None
         self.updated_ts_ms = 0
 
@@ -44,6 +45,7 @@ class Holding:
         holding.mark_price = state.mark_price
         holding.stop_loss = state.stop_loss
         holding.take_profit = state.take_profit
+        holding.atr = state.atr
         holding.opened_ts_ms = state.opened_ts_ms
         holding.updated_ts_ms = state.updated_ts_ms
         return holding
@@ -66,7 +68,7 @@ class Holding:
         if after == 0:
             self.opened_ts_ms = None
         if after == 0 or opens:  # a new position starts without the last one's levels
-            self.stop_loss = self.take_profit = None
+            self.stop_loss = self.take_profit = self.atr = None
         if opens:
             self.opened_ts_ms = execution.exec_ts_ms
         self.updated_ts_ms = max(self.updated_ts_ms, execution.exec_ts_ms)
@@ -87,16 +89,23 @@ class Holding:
         self.updated_ts_ms = max(self.updated_ts_ms, ts_ms)
 
     def set_levels(
-        self, stop_loss: Decimal | None, take_profit: Decimal | None, ts_ms: int
+        self,
+        stop_loss: Decimal | None,
+        take_profit: Decimal | None,
+        ts_ms: int,
+        *,
+        atr: Decimal | None = None,
     ) -> None:
-        """Take an opening signal's levels; a level not given (None) keeps the one held."""
-        for name, price in (("stop", stop_loss), ("take-profit", take_profit)):
+        """Take an opening signal's levels and ATR; one not given (None) keeps the one held."""
+        for name, price in (("stop", stop_loss), ("take-profit", take_profit), ("ATR", atr)):
             if price is not None and price <= 0:
                 raise ValueError(f"{self.symbol}: a {name} must be positive, got {price}")
         if stop_loss is not None:
             self.stop_loss = stop_loss
         if take_profit is not None:
             self.take_profit = take_profit
+        if atr is not None:
+            self.atr = atr
         self.updated_ts_ms = max(self.updated_ts_ms, ts_ms)
 
     def state(self) -> PositionState:
@@ -119,6 +128,7 @@ class Holding:
             "unrealized_pnl": self.unrealized_pnl,
             "stop_loss": self.stop_loss,
             "take_profit": self.take_profit,
+            "atr": self.atr,
             "opened_ts_ms": self.opened_ts_ms,
             "updated_ts_ms": self.updated_ts_ms,
         }

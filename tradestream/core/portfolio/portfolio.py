@@ -114,12 +114,13 @@ class Portfolio:
         *,
         ts_ms: int,
         cause: str,
+        atr: Decimal | None = None,
     ) -> PositionChanged | None:
-        """Give ``symbol``'s open position its opening signal's levels; None when it is flat."""
+        """Give ``symbol``'s open position its opening signal's levels and ATR; None when flat."""
         holding = self._holdings.get(symbol)
         if holding is None or holding.position.is_flat:
             return None
-        holding.set_levels(stop_loss, take_profit, ts_ms)
+        holding.set_levels(stop_loss, take_profit, ts_ms, atr=atr)
         return holding.changed(cause)
 
     def apply_position(self, change: PositionState) -> bool:

@@ -78,7 +78,8 @@ class ProtectionEngine:
 
         Prices of a kind the config does not accept, and prices older than the last one taken,
         change nothing. ``atr`` (in price units, kept until the next one) makes the trailing
-        distance ATR-based.
+        distance ATR-based; it takes precedence over the ATR the opening signal gave the position
+        (``PositionView.atr``).
         """
         config = self.config.for_symbol(observation.symbol)
         if observation.kind not in config.price_kinds:
@@ -222,10 +223,11 @@ class ProtectionEngine:
         return ProtectionOutcome(aged_transitions=(move,))
 
 
-# A change of the position keeps the opening signal's levels unless it names new ones.
+# A change of the position keeps the opening signal's levels and ATR unless it names new ones.
 def _keep_levels(view: PositionView, before: PositionView) -> PositionView:
     return replace(
         view,
         stop_loss=before.stop_loss if view.stop_loss is None else view.stop_loss,
         take_profit=before.take_profit if view.take_profit is None else view.take_profit,
+        atr=before.atr if view.atr is None else view.atr,
     )

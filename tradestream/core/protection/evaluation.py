@@ -98,7 +98,9 @@ def _fire(
 ) -> tuple[list[StopUpdate], list[CloseDecision]]:
     if entry.price is None:
         return [], []
-    ctx = RuleContext(state, entry.price, now_ms, config, entry.atr)
+    # The ATR fed with the prices, else the one the opening signal gave (None: the callback).
+    atr = entry.atr if entry.atr is not None else state.view.atr
+    ctx = RuleContext(state, entry.price, now_ms, config, atr)
     trailing = config.staleness.for_rule(ProtectionRule.TRAILING_STOP)
     updates = track(ctx) if classify(age, trailing) is not Freshness.CRITICAL else []
     fired = [decision for rule in RULES if (decision := rule(ctx)) is not None]

@@ -52,7 +52,9 @@ class PositionView:
 
     ``side`` is the side that opened it (``Buy``: long). ``opened_ts_ms`` names the episode: a
     close and a re-open make a new one, so every close id derives from it. ``stop_loss`` and
-    ``take_profit`` are the opening signal's suggestions (None: use the configured distances).
+    ``take_profit`` are the opening signal's suggestions (None: use the configured distances);
+    ``atr`` is its ATR in price units, which makes the trailing distance ``atr_multiple`` ATRs
+    (None: the ``callback`` percentage, unless an ATR comes with the prices).
     """
 
     symbol: str
@@ -64,12 +66,15 @@ class PositionView:
     qty_step: Decimal
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
+    atr: Decimal | None = None
 
     def __post_init__(self) -> None:
         if self.qty <= 0 or self.entry_price <= 0:
             raise ValueError(f"{self.symbol}: an open position needs a qty and an entry price")
         if self.tick_size <= 0 or self.qty_step <= 0:
             raise ValueError(f"{self.symbol}: tick size and qty step must be positive")
+        if self.atr is not None and not self.atr > 0:
+            raise ValueError(f"{self.symbol}: an ATR must be positive, got {self.atr}")
 
     @classmethod
     def from_state(
@@ -80,6 +85,7 @@ class PositionView:
         qty_step: Decimal,
         stop_loss: Decimal | None = None,
         take_profit: Decimal | None = None,
+        atr: Decimal | None = None,
     ) -> PositionView | None:
         """Return the view of a published position, or None when it is flat."""
         if state.side is None or state.opened_ts_ms is None:
@@ -94,6 +100,7 @@ class PositionView:
             qty_step=qty_step,
             stop_loss=stop_loss,
             take_profit=take_profit,
+            atr=atr,
         )
 
     @property

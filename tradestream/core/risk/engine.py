@@ -144,7 +144,8 @@ class RiskEngine:
         if isinstance(verdict, Refused):
             outcome = refused(signal, verdict, reference, state, now_ms)
         else:
-            outcome = approved(signal, verdict, state, now_ms)
+            atr_indicator = self.config.sizing.atr_indicator
+            outcome = approved(signal, verdict, state, now_ms, atr_indicator=atr_indicator)
             self._record_approval(verdict, outcome, account, now_ms)
         _remember(self._decided, signal.signal_id, outcome)
         return outcome.with_halt(halt)

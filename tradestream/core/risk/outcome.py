@@ -4,12 +4,14 @@ Every id derives from the cause: the decision id and the order's ``command_id`` 
 id, the ``orderLinkId`` from ``(strategy, symbol, signal_id, leg)`` as for every ``PlaceOrder``;
 a replayed signal therefore makes the same ids and the exchange refuses the second order.
 Approved orders are reduce-only when they only close, and market orders (IOC): risk prices the
-decision at the reference price, the exchange fills at the market.
+decision at the reference price, the exchange fills at the market. An order that opens or adds
+carries the signal's stop-loss, take-profit and ATR (its ``atr`` indicator) to the position.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -91,8 +93,19 @@ def refused(
     return RiskOutcome(decision=decision)
 
 
-def approved(signal: Signal, order: ProposedOrder, state: TradingState, now_ms: int) -> RiskOutcome:
-    """Build the outcome of an approved signal: its decision and its market order."""
+def approved(
+    signal: Signal,
+    order: ProposedOrder,
+    state: TradingState,
+    now_ms: int,
+    *,
+    atr_indicator: str = "atr",
+) -> RiskOutcome:
+    """Build the outcome of an approved signal: its decision and its market order.
+
+    ``atr_indicator`` names the signal's indicator that holds its ATR (the strategies' ``atr``).
+    """
+    opening = _opening(order)
     command = PlaceOrder(
         command_id=decision_id(signal.signal_id),
         strategy=signal.strategy,
@@ -104,9 +117,10 @@ def approved(signal: Signal, order: ProposedOrder, state: TradingState, now_ms: 
         time_in_force=TimeInForce.IOC,
         reduce_only=order.reduce_only,
         issued_at_ms=now_ms,
-        # An order that opens or adds carries the signal's levels to the position.
-        stop_loss=signal.stop_loss if _opening(order) else None,
-        take_profit=signal.take_profit if _opening(order) else None,
+        # An order that opens or adds carries the signal's levels and ATR to the position.
+        stop_loss=signal.stop_loss if opening else None,
+        take_profit=signal.take_profit if opening else None,
+        atr=_atr(signal, atr_indicator) if opening else None,
     )
     decision = RiskDecision(
         decision_id=command.command_id,
@@ -129,6 +143,14 @@ def approved(signal: Signal, order: ProposedOrder, state: TradingState, now_ms: 
 
 def _opening(order: ProposedOrder) -> bool:
     return order.increases and not order.reduce_only
+
+
+# The signal's ATR in price units; None unless it is a positive finite number.
+def _atr(signal: Signal, name: str) -> Decimal | None:
+    value = signal.indicators.get(name)
+    if value is None or not math.isfinite(value) or value <= 0:
+        return None
+    return Decimal(str(value))
 
 
 # Say in words what the order does to the position.

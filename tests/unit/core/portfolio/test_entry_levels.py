@@ -1,4 +1,4 @@
-"""Entry levels: an opening order's stop and take-profit reach the position its fills open."""
+"""Entry levels: an opening order's stop, take-profit and ATR reach the position its fills open."""
 
 from __future__ import annotations
 
@@ -25,6 +25,15 @@ def test_an_order_carries_levels_only_when_it_names_one() -> None:
     assert Levels.of(order()) is None
     assert Levels.of(order(take_profit="110")) == Levels(None, D(110))
     assert Levels.of(order(stop_loss="95", take_profit="110")) == LEVELS
+    assert Levels.of(order(atr="0.4")) == Levels(atr=D("0.4"))  # an ATR alone is worth carrying
+
+
+def test_levels_with_an_atr_round_trip_and_a_form_stored_before_the_atr_reads_as_none() -> None:
+    levels = Levels(D(95), D(110), D("0.4"))
+
+    assert Levels.from_json(levels.to_json()) == levels
+    assert Levels.from_json({"stop_loss": "95", "take_profit": "110"}) == LEVELS
+    assert LEVELS.atr is None
 
 
 @pytest.mark.parametrize(

@@ -92,6 +92,21 @@ def test_an_open_position_takes_its_signals_levels_and_keeps_those_not_given_aga
     assert Portfolio.restore(book.state(T0 + 1)).position("BTCUSDT").take_profit == D(110)
 
 
+def test_an_open_position_takes_its_signals_atr_and_keeps_it_when_none_is_given_again(
+    book: Portfolio,
+) -> None:
+    book.apply_execution(execution(BUY, "1", "100", ts=T0))
+
+    opened = book.set_levels("BTCUSDT", D(95), None, ts_ms=T0, cause="e-1", atr=D("0.4"))
+    added = book.set_levels("BTCUSDT", D(97), None, ts_ms=T0 + 1, cause="e-2")
+
+    assert opened is not None
+    assert added is not None
+    assert (opened.stop_loss, opened.atr) == (D(95), D("0.4"))
+    assert (added.stop_loss, added.atr) == (D(97), D("0.4"))
+    assert Portfolio.restore(book.state(T0 + 1)).position("BTCUSDT").atr == D("0.4")
+
+
 @pytest.mark.parametrize(
     "fills",
     [
@@ -104,13 +119,13 @@ def test_a_new_or_closed_position_has_none_of_the_last_ones_levels(
     book: Portfolio, fills: list[tuple[Side, str, str]]
 ) -> None:
     book.apply_execution(execution(BUY, "1", "100", ts=T0))
-    book.set_levels("BTCUSDT", D(95), D(110), ts_ms=T0, cause="e-1")
+    book.set_levels("BTCUSDT", D(95), D(110), ts_ms=T0, cause="e-1", atr=D("0.4"))
 
     for side, qty, price in fills:
         book.apply_execution(execution(side, qty, price, ts=T0 + 5))
 
     btc = book.position("BTCUSDT")
-    assert (btc.stop_loss, btc.take_profit) == (None, None)
+    assert (btc.stop_loss, btc.take_profit, btc.atr) == (None, None, None)
 
 
 def test_adding_keeps_the_opening_time_and_averages_the_entry(book: Portfolio) -> None:
@@ -172,3 +187,5 @@ def test_marks_and_stops_must_be_positive(book: Portfolio, bad: Decimal) -> None
         book.set_stop_loss("BTCUSDT", bad, T0)
     with pytest.raises(ValueError, match="positive"):
         book.set_levels("BTCUSDT", None, bad, ts_ms=T0, cause="x")
+    with pytest.raises(ValueError, match="positive"):
+        book.set_levels("BTCUSDT", None, None, ts_ms=T0, cause="x", atr=bad)

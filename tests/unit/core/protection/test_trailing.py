@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from itertools import pairwise
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from tests.unit.core.protection.factories import (
     SECOND,
+    SYMBOL,
     T0,
     D,
     closes,
@@ -22,6 +24,7 @@ from tests.unit.core.protection.factories import (
     walk,
 )
 from tradestream.core.protection import (
+    ProtectionEngine,
     ProtectionOutcome,
     ProtectionRule,
     SuppressReason,
@@ -120,6 +123,36 @@ def test_the_engine_keeps_the_atr_so_a_timer_does_not_tighten_an_atr_trail() -> 
     engine.on_timer(T0 + 2 * SECOND)
 
     assert protection(engine).trailing_stop == D("100.80")
+
+
+def test_the_opening_signals_atr_trails_the_position_and_one_fed_with_prices_overrides_it() -> None:
+    engine = opened(trailing_only(), replace(view(), atr=D("0.4")))
+
+    engine.on_price(price("101.60", T0 + SECOND), T0 + SECOND)
+    by_signal = protection(engine).trailing_stop
+    engine.on_price(price("101.61", T0 + 2 * SECOND), T0 + 2 * SECOND, atr=D("0.3"))
+
+    assert by_signal == D("100.80")  # 2 x 0.4 behind 101.60, not 0.5 % (101.10)
+    assert protection(engine).trailing_stop == D("101.01")  # 2 x 0.3 behind 101.61
+
+
+def test_a_state_saved_before_the_atr_restores_without_one() -> None:
+    engine = opened(trailing_only(), replace(view(), atr=D("0.4")))
+    saved = engine.export(SYMBOL)
+    assert saved is not None
+    assert saved["position"]["view"]["atr"] == "0.4"
+    del saved["position"]["view"]["atr"]
+
+    restored = ProtectionEngine.restore(trailing_only(), [saved])
+    restored.on_price(price("101.60", T0 + SECOND), T0 + SECOND)
+
+    assert protection(restored).view.atr is None
+    assert protection(restored).trailing_stop == D("101.10")  # the callback's distance
+
+
+def test_a_position_view_refuses_an_atr_that_is_not_positive() -> None:
+    with pytest.raises(ValueError, match="ATR must be positive"):
+        replace(view(), atr=D(0))
 
 
 @pytest.mark.parametrize(

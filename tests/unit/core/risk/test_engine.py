@@ -198,7 +198,37 @@ def test_an_order_without_levels_or_that_only_reduces_carries_none(
     order = engine().evaluate(wish, held, BTC, T0).order
 
     assert order is not None
-    assert (order.stop_loss, order.take_profit) == (None, None)
+    assert (order.stop_loss, order.take_profit, order.atr) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("config", "indicators", "atr"),
+    [
+        ({}, {"atr": 0.4, "rsi": 61.0}, D("0.4")),  # the strategies' key
+        ({"sizing": {"atr_indicator": "atr14"}}, {"atr14": 1.25, "atr": 9.0}, D("1.25")),
+        ({}, {"rsi": 61.0}, None),  # the signal gave none
+        ({}, {"atr": 0.0}, None),  # not a distance
+        ({}, {"atr": -0.4}, None),
+    ],
+)
+def test_an_opening_order_carries_the_signals_positive_atr(
+    config: dict[str, object], indicators: dict[str, float], atr: Decimal | None
+) -> None:
+    wish = signal(entry="100", indicators=indicators)
+
+    order = engine(**config).evaluate(wish, EMPTY, BTC, T0).order
+
+    assert order is not None
+    assert order.atr == atr
+
+
+def test_a_reduce_only_order_carries_no_atr() -> None:
+    wish = signal(SELL, entry="100", reduce_only=True, indicators={"atr": 0.4})
+
+    order = engine().evaluate(wish, account(position("BTCUSDT", "2", "100")), BTC, T0).order
+
+    assert order is not None
+    assert (order.reduce_only, order.atr) == (True, None)
 
 
 def test_reducing_refuses_entries_and_approves_reduce_only_closes() -> None:
