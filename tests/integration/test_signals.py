@@ -1,13 +1,14 @@
-"""Bars and feature vectors in, strategy signals out: through the real broker into ClickHouse.
+"""Bars and book tops in, strategy signals out: through the real broker into ClickHouse.
 
 A trading worker runs the signal agent with one strategy enabled (a fast SuperTrend on 5-minute
 bars, so it fires within a few hundred bars); a second worker runs the ClickHouse sinks. Real
 BTCUSDT 1-minute klines (and their 5-minute roll-ups, as Bybit's confirmed klines would come)
-go to ``md.candles``; one feature vector on ``md.features`` says the book was valid at the end
-of the first half. The signals of the first half come out on ``sig.signals`` and in ClickHouse
-with exactly the ids a local ``SignalDesk`` gives; in the second half the book is stale and
-every signal is held back (counted by reason on ``/metrics/``). The warm-up's REST endpoint is
-a closed port: the fetch fails and the worker goes on cold, as documented.
+go to ``md.candles``; one book top on ``md.book.top`` says the book was valid at the end of the
+first half (with no scalper enabled the agent does not read ``md.features``). The signals of
+the first half come out on ``sig.signals`` and in ClickHouse with exactly the ids a local
+``SignalDesk`` gives; in the second half the book is stale and every signal is held back
+(counted by reason on ``/metrics/``). The warm-up's REST endpoint is a closed port: the fetch
+fails and the worker goes on cold, as documented.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from tradestream.config.settings import Settings
 from tradestream.core.candles import Candle, roll_up
 from tradestream.core.candles.records import candle_of
 from tradestream.core.strategies.desk import SignalDesk
-from tradestream.schemas.market import CandleRecord, Features
+from tradestream.schemas.market import BookTop, CandleRecord
 from tradestream.sinks.clickhouse import ClickHouseSink
 from tradestream.streams import topics
 from tradestream.streams.admin import ensure_topics
@@ -61,9 +62,10 @@ def bar_records(bars: Sequence[Candle]) -> list[CandleRecord]:
     return out
 
 
-def vector(ts_ms: int) -> Features:
-    return Features(symbol=SYMBOL, book_status="valid", names_id="none", values=[],
-                    exchange_ts_ms=ts_ms, recv_ts_ms=ts_ms, produced_ts_ms=ts_ms)  # fmt: skip
+def top(ts_ms: int) -> BookTop:
+    return BookTop(symbol=SYMBOL, status="valid", bid_px="65000", bid_sz="1", ask_px="65000.1",
+                   ask_sz="1", u=1, seq=1, exchange_ts_ms=ts_ms, cts_ms=ts_ms, recv_ts_ms=ts_ms,
+                   produced_ts_ms=ts_ms)  # fmt: skip
 
 
 async def produce(settings: Settings, spec: topics.TopicSpec, values: Sequence[object]) -> None:
@@ -104,9 +106,9 @@ async def test_bars_become_signals_on_the_topic_and_in_clickhouse_until_the_book
     (tmp_path / "strategies.yaml").write_text(STRATEGIES)
     bars = aligned_minutes(2400, period_s=300)
     fresh, stale = bar_records(bars[:1200]), bar_records(bars[1200:])
-    book = vector(fresh[-1].exchange_ts_ms)
+    book = top(fresh[-1].exchange_ts_ms)
     desk = SignalDesk.of([("supertrend", "st", SYMBOL, PARAMS)])  # what the worker must do
-    desk.on_features(book)
+    desk.on_book_top(book)
     expected = [s for r in fresh for s in desk.on_candle(r, candle_of(r)).signals]
     held_back = [h for r in stale for h in desk.on_candle(r, candle_of(r)).suppressed]
     assert len(expected) >= 3
@@ -119,8 +121,8 @@ async def test_bars_become_signals_on_the_topic_and_in_clickhouse_until_the_book
            "TRADESTREAM_BYBIT_REST_URL": f"http://127.0.0.1:{free_port()}",
            "TRADESTREAM_SIGNAL_WARMUP_TIMEOUT_S": "3"}  # fmt: skip
     async with running_worker(trading, **env) as trader:
-        await produce(settings, topics.FEATURES, [book])
-        await wait_until_consumed(trading, [settings.scoped(topics.FEATURES.name)], 30)
+        await produce(settings, topics.BOOK_TOP, [book])
+        await wait_until_consumed(trading, [settings.scoped(topics.BOOK_TOP.name)], 30)
         await produce(settings, topics.CANDLES, fresh)
 
         async def published() -> list[str] | None:

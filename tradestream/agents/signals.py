@@ -42,7 +42,7 @@ from tradestream.core.candles.records import candle_of
 from tradestream.core.errors import BadInputError
 from tradestream.core.market import feature_names, names_id
 from tradestream.core.market_config import MarketConfig
-from tradestream.core.strategies.desk import DeskConfig, DeskOutcome, SignalDesk
+from tradestream.core.strategies.desk import SCALPER_KIND, DeskConfig, DeskOutcome, SignalDesk
 from tradestream.exchange.klines import warm_up
 from tradestream.schemas.market import book_top_decoder, candle_decoder, features_decoder
 from tradestream.streams import topics
@@ -50,7 +50,6 @@ from tradestream.web import metrics
 
 log = logging.getLogger(__name__)
 
-signal_inputs = source_topics(topics.CANDLES, topics.FEATURES, topics.BOOK_TOP)
 signals_topic = source_topics(topics.SIGNALS)
 _SOURCES = {
     settings.scoped(spec.name): spec.name
@@ -142,6 +141,28 @@ async def publish(outcome: DeskOutcome) -> None:
         metrics.signal_inputs_skipped.labels(reason=outcome.skipped).inc()
 
 
+def inputs_for(config: StrategiesConfig) -> tuple[topics.TopicSpec, ...]:
+    """Return the topics the enabled strategies need: none when no strategy is enabled.
+
+    Every record a Faust agent reads costs the worker ~100 µs whether or not a strategy wants
+    it; a trading worker with no scalper has no use for the feature vectors, one with no candle
+    strategy none for the bars, and one with no strategy at all needs no signal agent.
+    """
+    kinds = {kind for kind, _name, _symbol, _params in config.instances()}
+    if not kinds:
+        return ()
+    wanted = [topics.BOOK_TOP]  # book validity and freshness, for every strategy
+    if kinds - {SCALPER_KIND}:
+        wanted.append(topics.CANDLES)
+    if SCALPER_KIND in kinds:
+        wanted.append(topics.FEATURES)
+    return tuple(wanted)
+
+
 def register() -> None:
-    """Add the signal agent to the app (the ``trading`` role)."""
-    app.agent(signal_inputs, name="make_signals")(make_signals)
+    """Add the signal agent to the app (the ``trading`` role) when a strategy is enabled."""
+    wanted = inputs_for(load_yaml(settings.config_dir / "strategies.yaml", StrategiesConfig))
+    if not wanted:
+        log.info("no strategy enabled in strategies.yaml: no signal agent")
+        return
+    app.agent(source_topics(*wanted), name="make_signals")(make_signals)
