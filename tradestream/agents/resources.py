@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from redis.asyncio import Redis
-
 from tradestream.app import settings
+from tradestream.config.redis import redis_client
 from tradestream.sinks.clickhouse import ClickHouseSink
 from tradestream.sinks.dead_letters import RedisDeadLetterQueue
 
@@ -14,7 +13,7 @@ from tradestream.sinks.dead_letters import RedisDeadLetterQueue
 @cache
 def dead_letter_queue() -> RedisDeadLetterQueue:
     """Return the worker's DLQ writer."""
-    redis = Redis.from_url(settings.redis_url.get_secret_value())
+    redis = redis_client(settings)
     return RedisDeadLetterQueue(redis, settings.dlq_stream)
 
 

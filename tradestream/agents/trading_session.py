@@ -24,11 +24,10 @@ import time
 from functools import cache
 from typing import Any
 
-from redis.asyncio import Redis
-
 from tradestream.agents.channels import source_topics
 from tradestream.app import settings
 from tradestream.config.files import PipelineConfig
+from tradestream.config.redis import redis_client
 from tradestream.core.clock import now_ms
 from tradestream.core.errors import TradestreamError
 from tradestream.core.resilience import (
@@ -73,7 +72,7 @@ def bybit_exchange() -> BybitExchange:
         private_ws_url=settings.bybit_private_ws_url,
         redis_prefix=settings.scoped("tradestream", sep=":") + ":",
     )
-    return BybitExchange(config, Redis.from_url(settings.redis_url.get_secret_value()))
+    return BybitExchange(config, redis_client(settings))
 
 
 def venue() -> Exchange:
@@ -215,7 +214,7 @@ def desk() -> ExecutionDesk:
 @cache
 def gateway() -> OrderGateway:
     """Return the worker's order gateway: once per order, through Redis, within the limits."""
-    redis = Redis.from_url(settings.redis_url.get_secret_value())
+    redis = redis_client(settings)
     config = PipelineConfig.load(settings.config_dir).execution
     return OrderGateway(
         venue(),

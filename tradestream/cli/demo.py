@@ -17,12 +17,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from redis.asyncio import Redis
-
 from tradestream.cli.demo_trading import forget_previous_run, run_trading
 from tradestream.cli.replay import parse_speed, replay_files
 from tradestream.cli.stack import project_root, run_stack
 from tradestream.cli.worker_process import WorkerProcess
+from tradestream.config.redis import redis_client
 from tradestream.config.settings import Settings
 from tradestream.sinks.clickhouse import ClickHouseSink
 from tradestream.streams import topics
@@ -159,7 +158,7 @@ async def _print_summary(
     tops = sink.query("SELECT count() FROM {db}.book_top FINAL")[0][0]
     features = sink.query("SELECT count() FROM {db}.features FINAL")[0][0]
     sink.close()
-    redis = Redis.from_url(settings.redis_url.get_secret_value())
+    redis = redis_client(settings)
     dead = await redis.xlen(settings.dlq_stream)
     await redis.aclose()
     out = sys.stdout

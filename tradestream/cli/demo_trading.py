@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
-from redis.asyncio import Redis
 
 from tradestream.cli.trade import (
     kill_command,
@@ -25,6 +24,7 @@ from tradestream.cli.trade import (
     publish_control,
     publish_signal,
 )
+from tradestream.config.redis import redis_client
 from tradestream.config.settings import Settings
 from tradestream.sinks.postgres import connect, schema_name
 from tradestream.streams.admin import delete_namespace_topics
@@ -50,7 +50,7 @@ async def forget_previous_run(settings: Settings) -> None:
     shows one run, from a clean slate.
     """
     await delete_namespace_topics(settings)
-    redis = Redis.from_url(settings.redis_url.get_secret_value())
+    redis = redis_client(settings)
     try:
         keys = [key async for key in redis.scan_iter(match=settings.scoped("tradestream:*", ":"))]
         if keys:

@@ -7,8 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from redis.asyncio import Redis
-
+from tradestream.config.redis import redis_client
 from tradestream.config.settings import Settings, get_settings
 from tradestream.sinks.dead_letters import RedisDeadLetterQueue
 from tradestream.streams.admin import ensure_topics
@@ -51,7 +50,7 @@ async def replay_files(
     if missing:
         raise SystemExit(f"replay: no such file: {', '.join(map(str, missing))}")
     await ensure_topics(settings)
-    redis = Redis.from_url(settings.redis_url.get_secret_value())
+    redis = redis_client(settings)
     producer = build_producer(settings)
     await producer.start()
     try:

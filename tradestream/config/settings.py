@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         "postgresql://tradestream:tradestream@127.0.0.1:5432/tradestream"
     )
     redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    redis_timeout_s: PositiveFloat = Field(
+        default=5.0,
+        description="Give up a Redis connect or call after this long (s) and treat Redis as "
+        "unreachable: the order path fails closed and retries instead of hanging.",
+    )
     web_host: str = "127.0.0.1"
     web_port: PositiveInt = 6066
     config_dir: Path = Path("config")

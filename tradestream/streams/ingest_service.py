@@ -10,9 +10,9 @@ import msgspec
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from redis.asyncio import Redis
 
 from tradestream.config.files import SymbolsConfig
+from tradestream.config.redis import redis_client
 from tradestream.config.settings import Settings
 from tradestream.core.staleness import Freshness
 from tradestream.schemas.market import RequestResync
@@ -51,7 +51,7 @@ class IngestService:
         self._health_port = health_port
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
-        self._redis = Redis.from_url(settings.redis_url.get_secret_value())
+        self._redis = redis_client(settings)
         self._producer = build_producer(settings)
         self.ingestor = Ingestor(
             settings,

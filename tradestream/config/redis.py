@@ -1,0 +1,23 @@
+"""How every process reaches Redis: one client factory with time limits on every call.
+
+Without a socket timeout a Redis that accepts connections but stops answering (a stopped
+process, a full network buffer, a failover in progress) leaves the caller waiting for ever: the
+order path would hang instead of failing closed and saying so. With one, the call raises
+``redis.exceptions.TimeoutError``, which the idempotency store and the dead-letter queue already
+treat as "Redis unreachable" (retry with back-off, nothing sent meanwhile).
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from tradestream.config.settings import Settings
+
+
+def redis_client(settings: Settings) -> Redis:
+    """Return a client of ``settings.redis_url`` whose connects and calls time out."""
+    return Redis.from_url(
+        settings.redis_url.get_secret_value(),
+        socket_timeout=settings.redis_timeout_s,
+        socket_connect_timeout=settings.redis_timeout_s,
+    )
