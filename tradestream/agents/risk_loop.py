@@ -235,6 +235,8 @@ class RiskLoop(mode.Service):
             self._produce(self._decisions, outcome.decision.symbol, outcome.decision)
         for event in outcome.events:
             self._produce(self._account, "account", event)
+        for audit in outcome.audits:
+            self._produce(self._account, "account", audit)
         for command in outcome.all_commands():
             stages = with_stage(headers, "risk", now_us() - self._taken_us)
             self._produce(self._orders, command.symbol, command, [(STAGES_HEADER, stages)])

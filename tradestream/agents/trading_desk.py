@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from decimal import Decimal
 from functools import cache
 from typing import Any, Protocol
 
@@ -22,6 +23,7 @@ from tradestream.agents.trading_session import session
 from tradestream.app import settings
 from tradestream.config.files import PipelineConfig
 from tradestream.core.errors import BadInputError
+from tradestream.core.portfolio.balance import BalanceCheck, BalanceCheckConfig
 from tradestream.core.portfolio.equity import trading_day_start
 from tradestream.core.portfolio.portfolio import Portfolio
 from tradestream.core.risk.config import RiskConfig
@@ -30,6 +32,7 @@ from tradestream.core.risk.outcome import RiskOutcome
 from tradestream.core.risk.trading_state import KillSwitch
 from tradestream.schemas.account import AccountState, PositionChanged, PositionState
 from tradestream.schemas.exchange import InstrumentInfo
+from tradestream.schemas.reconciliation import ReconciliationCorrected, WalletObserved
 from tradestream.schemas.trading import (
     Signal,
     control_command_adapter,
@@ -40,6 +43,7 @@ from tradestream.streams import topics
 log = logging.getLogger(__name__)
 _TRADING_STATE_KEY = "trading_state"
 _POSITION_PREFIX = "position:"
+_BALANCE_KEY = "balance"
 _CONTROL_KINDS = frozenset({"trip_kill_switch", "reset_kill_switch", "set_trading_state"})
 ORDER_ENDS = frozenset({"order_rejected", "order_cancelled", "order_expired", "order_failed"})
 """Order events after which an approved order no longer counts as pending for risk."""
@@ -80,6 +84,10 @@ class RiskDesk:
             settings.paper_balance_usdt, day_start_hour_utc=config.daily_reset_hour_utc
         )
         self._state: AccountState | None = None  # the replica's, until it changes
+        self._balance = BalanceCheck(
+            BalanceCheckConfig(confirm_after_ms=int(settings.reconcile_interval_s * 500))
+        )
+        self._adjusted = Decimal(0)  # cash added to the starting balance by reconciliation
         self._instruments: dict[str, InstrumentInfo] = {}
 
     def on_message(self, topic: str, raw: bytes, now: int) -> RiskOutcome | None:
@@ -134,7 +142,38 @@ class RiskDesk:
             return self._remembered(engine.on_account(self.account(now), now))
         if kind in ORDER_ENDS:
             engine.release(json.loads(raw)["order_link_id"])
+        if kind == "wallet_observed":
+            return self._on_wallet(WalletObserved.model_validate_json(raw), now)
         return None  # our own trading-state events come back here: already applied
+
+    def _on_wallet(self, wallet: WalletObserved, now: int) -> RiskOutcome | None:
+        """Shift the starting balance by cash the exchange holds and no execution explains."""
+        ours = self.account(now).equity
+        amount = self._balance.observe(ours, wallet.equity, now)
+        self._store[_BALANCE_KEY] = {"adjusted": str(self._adjusted),
+                                     "pending": self._balance.to_json()}  # fmt: skip
+        if amount is None:
+            return None
+        before = self.replica.starting_balance
+        self.replica.adjust_balance(amount)
+        self._adjusted += amount
+        self._state = None
+        self._store[_BALANCE_KEY] = {"adjusted": str(self._adjusted), "pending": None}
+        log.warning("account equity %s here, %s at the exchange: starting balance %+s",
+                    ours, wallet.equity, amount)  # fmt: skip
+        correction = ReconciliationCorrected(
+            subject="wallet",
+            action="balance_corrected",
+            before={"equity": str(ours), "starting_balance": str(before)},
+            after={
+                "equity": str(wallet.equity),
+                "starting_balance": str(self.replica.starting_balance),
+            },
+            reason=f"the exchange's equity differs from ours by {amount} USDT in two passes: "
+            "cash no execution explains (a transfer, funding, the configured starting balance)",
+            at_ms=now,
+        )
+        return RiskOutcome(audits=(correction,))
 
     def _remembered(self, outcome: RiskOutcome) -> RiskOutcome:
         for event in outcome.events:
@@ -150,6 +189,11 @@ class RiskDesk:
             for key, value in list(self._store.items()):
                 if key.startswith(_POSITION_PREFIX):
                     self.replica.apply_position(PositionState.model_validate(value))
+            balance = self._store.get(_BALANCE_KEY)
+            if balance:
+                self._adjusted = Decimal(balance["adjusted"])
+                self.replica.adjust_balance(self._adjusted)
+                self._balance.restore(balance.get("pending"))
             self._state = None
         return self.engine
 

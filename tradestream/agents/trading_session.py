@@ -44,6 +44,7 @@ from tradestream.exchange.paper import PaperExchange, PaperExchangeConfig
 from tradestream.exchange.snapshots import account_snapshots
 from tradestream.schemas.exchange import InstrumentInfo
 from tradestream.schemas.orders import OrderEvent
+from tradestream.schemas.reconciliation import WalletObserved
 from tradestream.streams import topics
 from tradestream.streams.stage_times import STAGES_HEADER
 
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 
 exec_reports_topic = source_topics(topics.EXEC_REPORTS)
 exec_reconcile_topic = source_topics(topics.EXEC_RECONCILE)
+account_events_topic = source_topics(topics.ACCOUNT_EVENTS)
 
 
 @cache
@@ -166,6 +168,10 @@ class TradingSession:
             exec_reconcile_topic.send_soon(
                 key=snapshot.symbol.encode(), value=snapshot.model_dump_json().encode()
             )
+        equity = snapshots[0].wallet_equity if snapshots else None
+        if equity is not None:  # the risk agent checks the account's cash against it
+            wallet = WalletObserved(equity=equity, taken_at_ms=now)
+            account_events_topic.send_soon(key=b"account", value=wallet.model_dump_json().encode())
         after_ms = int(settings.inflight_query_after_s * 1000)
         for query in self._desk.overdue(now, after_ms):
             publish_reports(await self._desk.execute(query))

@@ -59,13 +59,28 @@ class ExchangeSnapshot(_Record):
     wallet_equity: Decimal | None = None
 
 
+class WalletObserved(_Record):
+    """The account's equity at the exchange, as one reconciliation pass read it.
+
+    Published on ``account.events`` (the risk agent's one partition, key ``account``): the risk
+    agent compares it with the equity it computes (``core/portfolio/balance.py``).
+    """
+
+    kind: Literal["wallet_observed"] = "wallet_observed"
+    equity: Decimal
+    taken_at_ms: TimestampMs
+
+
 class ReconciliationCorrected(_Record):
-    """Reconciliation changed what we hold to match the exchange; before and after, audited."""
+    """Reconciliation changed what we hold to match the exchange; before and after, audited.
+
+    ``symbol`` is None for a correction of the whole account (``balance_corrected``).
+    """
 
     kind: Literal["reconciliation_corrected"] = "reconciliation_corrected"
-    symbol: Symbol
+    symbol: Symbol | None = None
     subject: Identifier
-    action: Literal["order_adopted", "position_corrected"]
+    action: Literal["order_adopted", "position_corrected", "balance_corrected"]
     before: dict[str, str]
     after: dict[str, str]
     reason: Reason

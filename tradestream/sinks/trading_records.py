@@ -111,7 +111,7 @@ class TradingRecords:
                 correction.at_ms,
                 correction.reason,
             )
-        details = {"symbol": correction.symbol, "before": json.dumps(correction.before),
+        details = {"symbol": correction.symbol or "", "before": json.dumps(correction.before),
                    "after": json.dumps(correction.after)}  # fmt: skip
         await self._audit(conn, at_ms=correction.at_ms, action=f"reconcile.{correction.action}",
                           subject=correction.subject, reason=correction.reason,

@@ -77,6 +77,19 @@ class Portfolio:
         )
         return portfolio
 
+    def adjust_balance(self, amount: Decimal) -> None:
+        """Add cash no execution explains (``core/portfolio/balance.py``) to the account.
+
+        The day's opening equity and the peak move with it: a deposit is not a day's profit,
+        and a withdrawal is not a drawdown.
+        """
+        if self.starting_balance + amount < 0:
+            raise ValueError(f"the starting balance cannot go below 0 by {amount}")
+        self.starting_balance += amount
+        curve = self._curve
+        curve.peak += amount
+        curve.day_start_equity += amount
+
     def apply_execution(self, execution: Execution) -> ExecutionResult:
         """Net one execution into its symbol's position, once per execution id."""
         if execution.exec_id in self._seen:

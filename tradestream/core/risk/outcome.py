@@ -18,6 +18,7 @@ from decimal import Decimal
 from tradestream.core.orders.client_id import order_link_id_for
 from tradestream.core.risk.proposal import ProposedOrder, Refused
 from tradestream.schemas.orders import CancelOrder, OrderType, PlaceOrder, TimeInForce
+from tradestream.schemas.reconciliation import ReconciliationCorrected
 from tradestream.schemas.trading import (
     APPROVED,
     KillSwitchReset,
@@ -54,6 +55,8 @@ class RiskOutcome:
     events: tuple[TradingStateEventT, ...] = ()
     commands: tuple[PlaceOrder | CancelOrder, ...] = ()
     duplicate: bool = False
+    audits: tuple[ReconciliationCorrected, ...] = ()
+    """Corrections of the account made by the risk agent (its balance), for the audit log."""
 
     def all_commands(self) -> tuple[PlaceOrder | CancelOrder, ...]:
         """Return the commands to send, in order: kill-switch commands, then the approved order."""
