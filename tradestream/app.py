@@ -51,11 +51,17 @@ if "market" in settings.roles:
     market_worker.register()
 if "sinks" in settings.roles:
     sinks.register()
-if "trading" in settings.roles:
+if settings.trading_parts:
     from tradestream.agents import protection, signals, trading
 
-    trading.register()
-    protection.register()
-    signals.register()
+    trading.register(settings.trading_parts)
+    if "positions" in settings.trading_parts:
+        from tradestream.agents import trading_positions
+
+        trading_positions.register()
+    if "protection" in settings.trading_parts:
+        protection.register()
+    if "signals" in settings.trading_parts:
+        signals.register()
 
 __all__ = ["app", "market_worker", "settings", "sinks", "views"]

@@ -38,8 +38,6 @@ from tradestream.agents.trading_desk import (
     positions,
     send_json,
 )
-from tradestream.agents.trading_positions import positions_channel, track_positions
-from tradestream.agents.trading_records import record_trading, records_channel
 from tradestream.agents.trading_session import desk, publish_reports, session
 from tradestream.app import app, settings
 from tradestream.core.clock import now_ms, now_us
@@ -49,7 +47,6 @@ from tradestream.schemas.market import book_top_decoder
 from tradestream.schemas.orders import OrderCommand, PlaceOrder, order_command_adapter
 from tradestream.streams.rdkafka import Outputs
 from tradestream.streams.stage_times import with_stage
-from tradestream.tables.trading import positions_by_symbol
 
 log = logging.getLogger(__name__)
 
@@ -92,15 +89,23 @@ def _link_id(command: OrderCommand) -> str | None:
 
 
 async def follow_book_tops(tops: Any) -> None:
-    """Fill paper orders against each valid book top; mark open positions at most every 1 s."""
+    """Fill paper orders against each valid book top; mark open positions at most every 1 s.
+
+    Each worker does what its parts need: the execution part fills its paper orders, the
+    positions part marks its positions (``register`` adds the agent only where one is needed).
+    """
     decode = book_top_decoder.decode
+    fills = "execution" in settings.trading_parts
+    marks = "positions" in settings.trading_parts
     marked: dict[str, int] = {}
     async for event in tops.events():
         async with dead_letter_on_error(dead_letter_queue(), event.value, "md.book.top"):
             top = decode(event.value)
-            publish_reports(desk().on_book_top(top))
+            if fills:
+                publish_reports(desk().on_book_top(top))
             now = now_ms()
-            if top.status == "valid" and now - marked.get(top.symbol, 0) >= _MARK_EVERY_MS:
+            due = now - marked.get(top.symbol, 0) >= _MARK_EVERY_MS
+            if marks and top.status == "valid" and due:
                 marked[top.symbol] = now
                 mid = (Decimal(top.bid_px) + Decimal(top.ask_px)) / 2
                 change = positions().mark(top.symbol, mid, top.exchange_ts_ms)
@@ -109,8 +114,22 @@ async def follow_book_tops(tops: Any) -> None:
 
 
 async def run_session() -> None:
-    """Reconcile with the exchange at start and every interval (every trading worker)."""
-    await session().run(lambda: list(positions_by_symbol.keys()))
+    """Reconcile with the exchange at start and every interval (the execution part).
+
+    Beside the symbols of the universe and those the exchange names, reconciliation looks at
+    every symbol the positions table holds, when the positions part runs in this worker.
+    """
+    await session().run(_symbols_held)
+
+
+def _symbols_held() -> list[str]:
+    table: Any = app.tables.get("positions_by_symbol")  # there only with the positions part
+    return list(table.keys()) if table is not None else []
+
+
+async def load_instruments() -> None:
+    """Learn every symbol's instrument rules (live: from the exchange) for sizing and stops."""
+    await session().load_instruments()
 
 
 async def forward_reports() -> None:
@@ -140,13 +159,21 @@ async def watch_for_stalls() -> None:
         )
 
 
-def register() -> None:
-    """Add the trading agents to the app (the ``trading`` role, in a worker of its own)."""
-    app.agent(exec_orders_topic, name="execute_orders")(execute_orders)
-    app.agent(book_tops_channel, name="follow_book_tops")(follow_book_tops)
-    app.agent(positions_channel, name="track_positions")(track_positions)
-    app.agent(records_channel, name="record_trading")(record_trading)
-    app.task(run_session)
-    app.task(run_risk_loop)
+def register(parts: frozenset[str]) -> None:
+    """Add the agents of this worker's trading parts (``Settings.trading_parts``).
+
+    All of them together are the ``trading`` role; each part can also run in a worker of its
+    own (its own Faust app and consumer group), to fail, restart and use a core on its own.
+    The positions part's agents are added by ``trading_positions.register``.
+    """
+    if "execution" in parts:
+        app.agent(exec_orders_topic, name="execute_orders")(execute_orders)
+        app.task(run_session)
+        app.task(forward_reports)
+    paper_fills = "execution" in parts and settings.trading_mode == "paper"
+    if paper_fills or "positions" in parts:
+        app.agent(book_tops_channel, name="follow_book_tops")(follow_book_tops)
+    if "risk" in parts:
+        app.task(run_risk_loop)
+    app.task(load_instruments)
     app.task(watch_for_stalls)
-    app.task(forward_reports)

@@ -30,7 +30,8 @@ from tradestream.agents.trading_desk import (
     positions,
     send_json,
 )
-from tradestream.app import settings
+from tradestream.agents.trading_records import record_trading, records_channel
+from tradestream.app import app, settings
 from tradestream.core.orders.client_id import order_link_id_for
 from tradestream.core.portfolio.entry_levels import EntryLevels, Levels
 from tradestream.core.portfolio.reconciliation import KnownOrder, Mismatch, reconcile, track_order
@@ -197,3 +198,9 @@ def _query(snapshot: ExchangeSnapshot, link_id: str) -> QueryOrder:
         reason="open in our tables, not at the exchange: ask what became of it",
         issued_at_ms=snapshot.taken_at_ms,
     )
+
+
+def register() -> None:
+    """Add the positions part: the positions agent and the PostgreSQL records sink."""
+    app.agent(positions_channel, name="track_positions")(track_positions)
+    app.agent(records_channel, name="record_trading")(record_trading)

@@ -146,7 +146,6 @@ class TradingSession:
         """Connect (live), then reconcile at start and every interval, for ever."""
         exchange = venue()
         if isinstance(exchange, BybitExchange):
-            await self._load_instruments(exchange)
             await self._connect(exchange)
         while True:
             try:
@@ -188,7 +187,11 @@ class TradingSession:
             await self._desk.wait_events()
             publish_reports(self._desk.take_events())
 
-    async def _load_instruments(self, exchange: BybitExchange) -> None:
+    async def load_instruments(self) -> None:
+        """Learn the rules of every symbol of the universe (live: asking until it answers)."""
+        exchange = venue()
+        if not isinstance(exchange, BybitExchange):
+            return  # paper: the configured instruments are known from the start
         while True:
             try:
                 for symbol in self._symbols:

@@ -35,7 +35,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--roles",
         default=None,
-        help="what to run: market, sinks or market,sinks (default: TRADESTREAM_ROLES, else both)",
+        help="what to run: market, sinks or market,sinks; or the trading side: trading, or some "
+        "of risk,execution,positions,protection,signals (default: TRADESTREAM_ROLES, else "
+        "market,sinks)",
     )
 
 

@@ -27,7 +27,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tradestream.core.candles.candle import INTERVALS_S
 
-Role = Literal["market", "sinks", "trading"]
+Role = Literal[
+    "market", "sinks", "trading", "risk", "execution", "positions", "protection", "signals"
+]
+TRADING_PARTS: tuple[Role, ...] = ("risk", "execution", "positions", "protection", "signals")
+"""The parts of the trading side; the ``trading`` role is all of them in one worker."""
 _NAMESPACE = re.compile(r"^[a-z][a-z0-9_]{0,30}$|^$")
 
 
@@ -159,8 +163,9 @@ class Settings(BaseSettings):
         default=("market", "sinks"),
         description="What this worker runs: the market engine (and book status table), the "
         "ClickHouse sink agents, or both (comma-separated in the environment); or the trading "
-        "agents (risk, execution, positions, PostgreSQL records), which run in a worker of "
-        "their own.",
+        "side in a worker of its own: ``trading`` (all of it), or some of its parts ``risk``, "
+        "``execution``, ``positions`` (with the PostgreSQL records), ``protection``, "
+        "``signals``, so that each part can run, fail and restart in a process of its own.",
     )
     trading_mode: Literal["paper", "live"] = Field(
         default="paper",
@@ -304,9 +309,22 @@ class Settings(BaseSettings):
     @field_validator("roles")
     @classmethod
     def _trading_alone(cls, value: tuple[Role, ...]) -> tuple[Role, ...]:
-        if "trading" in value and len(set(value)) > 1:
-            raise ValueError("the trading role runs in a worker of its own (roles=trading)")
+        trading = set(value) & {"trading", *TRADING_PARTS}
+        if trading and trading != set(value):
+            raise ValueError(
+                "the trading side runs in a worker of its own: roles=trading, or some of "
+                f"{', '.join(TRADING_PARTS)} (not with market or sinks)"
+            )
+        if "trading" in trading and len(trading) > 1:
+            raise ValueError("roles=trading already runs every trading part: name it alone")
         return value
+
+    @property
+    def trading_parts(self) -> frozenset[Role]:
+        """Return the parts of the trading side this worker runs (none for market or sinks)."""
+        if "trading" in self.roles:
+            return frozenset(TRADING_PARTS)
+        return frozenset(self.roles) & frozenset(TRADING_PARTS)
 
     def scoped(self, name: str, sep: str = ".") -> str:
         """Return ``name`` prefixed with the namespace, if one is set."""
@@ -335,8 +353,11 @@ class Settings(BaseSettings):
         the book status agent in a group of its own, since Faust assumes that every member of a
         group runs the same agents.
         """
-        if "trading" in self.roles:
+        parts = self.trading_parts
+        if parts == frozenset(TRADING_PARTS):
             return f"{self.group_id}.trading"
+        if parts:  # each set of parts is its own app: its own group, tables and changelogs
+            return f"{self.group_id}.trading-" + "-".join(sorted(parts))
         return self.group_id if "sinks" in self.roles else f"{self.group_id}.status"
 
     @property

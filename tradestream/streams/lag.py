@@ -14,7 +14,7 @@ from tradestream.streams.topics import MARKET_INPUTS, SINK_INPUTS
 
 def consumer_groups(settings: Settings, topic: str) -> list[str]:
     """Return the groups that consume ``topic`` where ``settings.roles`` run (engine, sinks)."""
-    if "trading" in settings.roles:
+    if settings.trading_parts:
         return [settings.faust_app_id]
     groups = []
     if "market" in settings.roles and topic in {settings.scoped(t.name) for t in MARKET_INPUTS}:

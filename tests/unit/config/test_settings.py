@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from tradestream.config.files import ConfigFileError, PipelineConfig, SymbolsConfig, load_yaml
-from tradestream.config.settings import Settings
+from tradestream.config.settings import TRADING_PARTS, Settings
 from tradestream.exchange.execution_config import ExecutionConfig
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -89,6 +89,9 @@ def test_missing_file_is_reported(tmp_path: Path) -> None:
         ("market,sinks", ("market", "sinks"), "tradestream"),
         ("sinks", ("sinks",), "tradestream"),
         ("market", ("market",), "tradestream.status"),
+        ("trading", ("trading",), "tradestream.trading"),
+        ("execution", ("execution",), "tradestream.trading-execution"),
+        ("risk,positions", ("risk", "positions"), "tradestream.trading-positions-risk"),
     ],
 )
 def test_roles_decide_the_faust_group(
@@ -101,7 +104,19 @@ def test_roles_decide_the_faust_group(
     assert settings.market_group_id == "tradestream.market"
 
 
-def test_unknown_roles_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRADESTREAM_ROLES", "market,trading")
+@pytest.mark.parametrize(
+    "roles", ["market,trading", "sinks,execution", "trading,risk", "market,bogus"]
+)
+def test_roles_that_cannot_share_a_worker_are_refused(
+    monkeypatch: pytest.MonkeyPatch, roles: str
+) -> None:
+    monkeypatch.setenv("TRADESTREAM_ROLES", roles)
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_the_trading_role_is_every_trading_part(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRADESTREAM_ROLES", "trading")
+    assert Settings().trading_parts == frozenset(TRADING_PARTS)
+    monkeypatch.setenv("TRADESTREAM_ROLES", "execution")
+    assert Settings().trading_parts == {"execution"}
