@@ -57,6 +57,7 @@ if settings.trading_parts:
     trading.register(settings.trading_parts)
     if "positions" in settings.trading_parts:
         from tradestream.agents import trading_positions
+        from tradestream.web import positions_views  # noqa: F401 - its pages register on import
 
         trading_positions.register()
     if "protection" in settings.trading_parts:

@@ -1,11 +1,14 @@
-"""Crash safety: SIGKILL the trading worker at random points of a 240-order live session.
+"""Crash safety: SIGKILL trading workers at random points of a 240-order live session.
 
-The live trading worker runs the execution and the positions agents (and risk, and the records
-sink) in one process; order commands stream onto ``exec.orders`` while the worker is killed with
-SIGKILL at a random moment, started again, and killed again at another random moment. In the
-end the exchange (the simulator, counting create attempts by ``orderLinkId``) holds exactly one
-order per command, every one filled, and PostgreSQL holds the same orders, executions and
-positions as the exchange. The seed is printed; ``TRADESTREAM_CRASH_SEED`` replays a run.
+Two layouts: the whole trading side in one worker (``roles=trading``), killed twice; and the
+execution part in a worker of its own beside the rest (risk, positions with the records sink,
+protection, signals), where the execution worker and, separately, the positions worker are each
+killed at a random moment and one of them a second time. Order commands stream onto
+``exec.orders`` meanwhile. In the end the exchange (the simulator, counting create attempts by
+``orderLinkId``) holds exactly one order per command, every one filled; the positions table
+(``/positions/{symbol}/``) and PostgreSQL hold the same positions as the exchange, and
+PostgreSQL the same orders and executions. The seed is printed; ``TRADESTREAM_CRASH_SEED``
+replays a run.
 
 Now and then Faust stops feeding a restarted worker one of its partitions (faust-streaming #175,
 #523); the worker notices and exits for a restart (``agents/stall_watch.py``), and the test
@@ -21,7 +24,9 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 import asyncpg
+import pytest
 from aiokafka import AIOKafkaProducer
 
 from tests.integration.test_trading_live import exchange_orders, exchange_size, live_env
@@ -29,6 +34,7 @@ from tests.support.trading_spine import rows
 from tests.support.waiting import eventually
 from tests.support.workers import LOGS
 from tradestream.agents.stall_watch import STALL_EXIT_CODE
+from tradestream.cli.demo import free_port
 from tradestream.cli.worker_process import WorkerProcess
 from tradestream.config.settings import Settings
 from tradestream.core.clock import now_ms
@@ -43,7 +49,7 @@ QTY = {"BTCUSDT": "0.001", "ETHUSDT": "0.01", "SOLUSDT": "0.1", "DOGEUSDT": "40"
 RATE_PER_S = 24.0
 
 STALL_AFTER_S = 10
-_STATE: dict[str, Any] = {"stall_restarts": 0}
+_STATE: dict[str, Any] = {"stall_restarts": 0, "kills": []}
 
 
 def commands(rng: random.Random) -> list[PlaceOrder]:
@@ -79,14 +85,31 @@ async def stream(settings: Settings, orders: list[PlaceOrder]) -> None:
         await producer.stop()
 
 
-def worker(settings: Settings, sim: BybitSimulator, name: str, port: int) -> WorkerProcess:
+LAYOUTS = {
+    "one_worker": {"trading": "trading"},
+    "split": {"execution": "execution", "positions": "risk,positions,protection,signals"},
+}
+"""Per layout, each worker's name and roles; the worker named ``positions`` or ``trading``
+serves the positions table."""
+
+
+def worker(settings: Settings, sim: BybitSimulator, name: str, roles: str) -> WorkerProcess:
     env = {"TRADESTREAM_NAMESPACE": settings.namespace, "TRADESTREAM_PARTITIONS": "4",
-           "TRADESTREAM_STALL_EXIT_AFTER_S": str(STALL_AFTER_S), **live_env(sim)}  # fmt: skip
-    return WorkerProcess(port, LOGS / f"test-crash-{settings.namespace}-{name}.log", env=env)
+           "TRADESTREAM_STALL_EXIT_AFTER_S": str(STALL_AFTER_S), **live_env(sim),
+           "TRADESTREAM_ROLES": roles}  # fmt: skip
+    log = LOGS / f"test-crash-{settings.namespace}-{name}.log"
+    return WorkerProcess(free_port(), log, env=env)
 
 
-async def supervise(procs: list[WorkerProcess], turn: asyncio.Lock) -> None:
-    """Start the worker again when it exits by itself on a stall, as its supervisor would.
+def kill_plan(rng: random.Random, names: list[str]) -> list[str]:
+    """Return which worker to kill, in order: each at least once, three kills in all."""
+    plan = [*names, rng.choice(names)] if len(names) > 1 else [names[0], names[0]]
+    rng.shuffle(plan)
+    return plan
+
+
+async def supervise(procs: dict[str, WorkerProcess], turn: asyncio.Lock) -> None:
+    """Start a worker again when it exits by itself on a stall, as its supervisor would.
 
     A worker that Faust stops feeding after a rebalance exits with ``STALL_EXIT_CODE``
     (``agents/stall_watch.py``); systemd, Docker or Kubernetes start it again.
@@ -94,17 +117,21 @@ async def supervise(procs: list[WorkerProcess], turn: asyncio.Lock) -> None:
     while True:
         await asyncio.sleep(0.5)
         async with turn:
-            if procs[0].exit_code() == STALL_EXIT_CODE:
-                _STATE["stall_restarts"] += 1
-                procs[0] = await _started_like(procs[0])
+            for name, proc in procs.items():
+                if proc.exit_code() == STALL_EXIT_CODE:
+                    _STATE["stall_restarts"] += 1
+                    procs[name] = await _started_like(proc)
 
 
-async def crash_and_restart(procs: list[WorkerProcess], turn: asyncio.Lock, after_s: float) -> None:
-    """SIGKILL the worker after ``after_s`` seconds and start a new one in its place."""
+async def crash_and_restart(
+    procs: dict[str, WorkerProcess], name: str, turn: asyncio.Lock, after_s: float
+) -> None:
+    """SIGKILL worker ``name`` after ``after_s`` seconds and start a new one in its place."""
     await asyncio.sleep(after_s)
     async with turn:
-        await asyncio.to_thread(procs[0].kill)
-        procs[0] = await _started_like(procs[0])
+        await asyncio.to_thread(procs[name].kill)
+        _STATE["kills"].append(name)
+        procs[name] = await _started_like(procs[name])
 
 
 async def _started_like(proc: WorkerProcess) -> WorkerProcess:
@@ -114,25 +141,31 @@ async def _started_like(proc: WorkerProcess) -> WorkerProcess:
     return again
 
 
+@pytest.mark.parametrize("layout", list(LAYOUTS))
 async def test_sigkilled_workers_send_each_order_once_and_the_records_equal_the_exchange(
-    settings: Settings, sim: BybitSimulator, pool: asyncpg.Pool, kafka_cleanup: None
+    settings: Settings, sim: BybitSimulator, pool: asyncpg.Pool, kafka_cleanup: None, layout: str
 ) -> None:
     seed = int(os.environ.get("TRADESTREAM_CRASH_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)
-    print(f"crash test seed {seed}")
+    print(f"crash test seed {seed}, layout {layout}")
+    _STATE.update(stall_restarts=0, kills=[])
     await ensure_topics(settings)
     orders = commands(rng)
-    procs = [worker(settings, sim, "a", settings.web_port)]
-    procs[0].start()
+    procs = {name: worker(settings, sim, name, roles) for name, roles in LAYOUTS[layout].items()}
+    for proc in procs.values():
+        proc.start()
     turn = asyncio.Lock()
     supervisor = asyncio.create_task(supervise(procs, turn))
     try:
-        await procs[0].wait_ready()
+        for proc in procs.values():
+            await proc.wait_ready()
         producing = asyncio.create_task(stream(settings, orders))
-        # Kill it at a random moment of the session, and again once it trades again.
-        await crash_and_restart(procs, turn, rng.uniform(0.5, 4.0))
-        await _trading_again(sim)
-        await crash_and_restart(procs, turn, rng.uniform(0.5, 3.0))
+        # Kill them at random moments of the session, each time once it trades again.
+        first, *rest = kill_plan(rng, list(procs))
+        await crash_and_restart(procs, first, turn, rng.uniform(0.5, 4.0))
+        for name in rest:
+            await _trading_again(sim)
+            await crash_and_restart(procs, name, turn, rng.uniform(0.5, 3.0))
         await producing
 
         link_ids = {order_link_id_for(c) for c in orders}
@@ -141,20 +174,19 @@ async def test_sigkilled_workers_send_each_order_once_and_the_records_equal_the_
         assert {link: attempts.get(link, 0) for link in link_ids} == dict.fromkeys(link_ids, 1)
         assert {o["orderStatus"] for o in held["list"]} == {"Filled"}
 
-        filled = (
-            f"SELECT count(*) AS n FROM orders WHERE status = 'filled' HAVING count(*) = {ORDERS}"  # noqa: S608
-        )
-        await eventually(lambda: rows(pool, filled), within=120)
+        await eventually(lambda: _all_filled_in(pool), within=120)
         await eventually(lambda: _positions_match(pool, sim), within=60)
+        table = procs.get("positions") or procs["trading"]
+        await eventually(lambda: _table_matches(table, sim), within=60)
         executions = await rows(pool, "SELECT symbol, side, qty FROM executions")
         assert _net(executions) == {s: exchange_size(sim, s) for s in QTY}
-        print(f"crash test: {ORDERS} orders, {sum(attempts.values())} create attempts, "
-              f"{len(executions)} executions, positions {_net(executions)}, "
-              f"{_STATE['stall_restarts']} restarts after a stall")  # fmt: skip
+        print(f"crash test ({layout}): {ORDERS} orders, {sum(attempts.values())} create "
+              f"attempts, {len(executions)} executions, positions {_net(executions)}, kills "
+              f"{_STATE['kills']}, {_STATE['stall_restarts']} restarts after a stall")  # fmt: skip
     finally:
         supervisor.cancel()
         print(f"crash test state: {_STATE}")
-        for proc in procs:
+        for proc in procs.values():
             await asyncio.to_thread(proc.stop)
 
 
@@ -176,9 +208,28 @@ async def _all_orders_at(sim: BybitSimulator, link_ids: set[str]) -> dict[str, A
     return {**held, "list": mine} if not missing and not unfilled else None
 
 
+async def _all_filled_in(pool: asyncpg.Pool) -> bool:
+    statuses = "SELECT status, count(*) AS n FROM orders GROUP BY status ORDER BY status"
+    counts = {str(r["status"]): r["n"] for r in await rows(pool, statuses)}
+    _STATE["postgres_orders"] = counts
+    return counts == {"filled": ORDERS}
+
+
 async def _positions_match(pool: asyncpg.Pool, sim: BybitSimulator) -> bool:
     held = {r["symbol"]: r["size"] for r in await rows(pool, "SELECT * FROM positions")}
     return all(held.get(s, Decimal(0)) == exchange_size(sim, s) for s in QTY)
+
+
+async def _table_matches(proc: WorkerProcess, sim: BybitSimulator) -> bool:
+    for symbol in QTY:
+        try:
+            view = await proc.get_json(f"/positions/{symbol}/")
+        except aiohttp.ClientError:  # e.g. 404 while the table has not heard of the symbol
+            return False
+        size = Decimal(view["position"]["size"]) if view["position"] else Decimal(0)
+        if size != exchange_size(sim, symbol):
+            return False
+    return True
 
 
 def _net(executions: list[dict[str, object]]) -> dict[str, Decimal]:

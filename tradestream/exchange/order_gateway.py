@@ -14,6 +14,12 @@ state the exchange holds it:
    what it says, never resending; on a refusal, reject;
 5. record the outcome under the reservation.
 
+A question about an order that the exchange does not answer (rate limited, timeout, 5xx) is never
+taken for "not there": the order is neither given up nor sent blind; ``RetryableError`` tells the
+caller to carry the command out again later (its reservation makes that safe). Queries take
+tokens of the ``order_query`` bucket, so a burst of redelivered commands after a restart does
+not run into the exchange's limit. Every order given up on is logged with its reason.
+
 Time is injected (``clock`` in seconds, ``sleep``) so tests drive back-offs without waiting.
 """
 
@@ -21,13 +27,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 
 from pydantic import BaseModel, NonNegativeFloat, PositiveFloat, PositiveInt
 
 from tradestream.core.clock import MsClock, now_us
-from tradestream.core.errors import BadInputError
+from tradestream.core.errors import BadInputError, RetryableError
 from tradestream.core.orders import Order, OrderStatus, order_link_id_for
 from tradestream.core.resilience import (
     CircuitBreaker,
@@ -42,6 +49,7 @@ from tradestream.exchange.idempotency import OutcomeStore, RecordedOutcome
 from tradestream.exchange.reconcile import apply_snapshot
 from tradestream.schemas.orders import PlaceOrder
 
+log = logging.getLogger(__name__)
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 _REFUSED = frozenset({Outcome.REJECT, Outcome.DENIED})
@@ -159,21 +167,33 @@ class OrderGateway:
             order.reject(str(exc))
         else:
             order.fail(f"{decision.reason}: {exc}")
+        log.warning("order %s of %s not placed: %s (%s)", order.order_link_id, order.symbol,
+                    exc, decision.reason)  # fmt: skip
         return False
 
     async def _adopt_exchange_state(self, order: Order, why: str) -> None:
+        unanswered: ExchangeError | None = None
         for attempt in range(self.config.query_attempts):
             if attempt:
                 await self._sleep(self.config.query_delay_s)
             try:
+                await self._acquire_token(EndpointGroup.ORDER_QUERY)
                 snapshot = await self._exchange.order(order.symbol, order.order_link_id)
+                unanswered = None
                 if snapshot is None:
                     continue
+                await self._acquire_token(EndpointGroup.ORDER_QUERY)
                 fills = await self._exchange.executions(order.symbol, order.order_link_id)
-            except ExchangeError:
+            except ExchangeError as exc:
+                unanswered = _unanswered(exc)
                 continue
             apply_snapshot(order, snapshot, fills)
             return
+        if unanswered is not None:
+            raise RetryableError(
+                f"{why}; the exchange did not say what became of {order.order_link_id}: "
+                f"{unanswered}"
+            ) from unanswered
         _give_up(order, f"{why}; not found at the exchange by orderLinkId")
 
     async def _follow_duplicate(self, order: Order, command: PlaceOrder) -> Order:
@@ -196,19 +216,22 @@ class OrderGateway:
         return order
 
     async def _unknown_at_exchange(self, order: Order) -> bool:
+        await self._acquire_token(EndpointGroup.ORDER_QUERY)
         try:
             return await self._exchange.order(order.symbol, order.order_link_id) is None
-        except ExchangeError:
-            return False  # cannot tell: never send blind
+        except ExchangeError as exc:
+            if _unanswered(exc) is not None:  # cannot tell yet: never send blind, ask later
+                raise RetryableError(
+                    f"cannot tell whether {order.order_link_id} reached the exchange: {exc}"
+                ) from exc
+            return False
 
-    async def _acquire_token(self) -> None:
+    async def _acquire_token(self, group: EndpointGroup = EndpointGroup.ORDER_CREATE) -> None:
         key = self.config.rate_limit_key
-        while (
-            wait := self._limits.try_acquire(EndpointGroup.ORDER_CREATE, key, self._clock())
-        ) > 0:
+        while (wait := self._limits.try_acquire(group, key, self._clock())) > 0:
             await self._sleep(wait)
         shared = self._shared_limits
-        if shared is None:
+        if shared is None or group is not EndpointGroup.ORDER_CREATE:
             return
         # The account-wide bucket in Redis, so other processes' orders count too.
         while (wait := await shared.try_acquire(key, self._clock())) > 0:
@@ -217,7 +240,13 @@ class OrderGateway:
 
 # Nothing was sent (or nothing can be found): reject a fresh order, fail one in flight.
 def _give_up(order: Order, reason: str) -> None:
+    log.warning("giving up on order %s of %s: %s", order.order_link_id, order.symbol, reason)
     if order.status is OrderStatus.NEW:
         order.reject(reason)
     else:
         order.fail(reason)
+
+
+def _unanswered(exc: ExchangeError) -> ExchangeError | None:
+    """Return ``exc`` if it says nothing about the order (limited, timed out, 5xx), else None."""
+    return exc if exc.outcome.retryable or exc.outcome is Outcome.AMBIGUOUS else None

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from tradestream.core.errors import RetryableError
 from tradestream.core.orders import OrderStatus, order_link_id_for
 from tradestream.core.resilience import (
     BucketConfig,
@@ -25,7 +26,7 @@ from tradestream.exchange.base import ExchangeError
 from tradestream.exchange.idempotency import MemoryIdempotencyStore
 from tradestream.exchange.order_gateway import OrderGateway, OrderGatewayConfig
 from tradestream.exchange.paper import PaperExchange, PaperExchangeConfig
-from tradestream.schemas.exchange import OrderAck
+from tradestream.schemas.exchange import OrderAck, OrderSnapshot
 from tradestream.schemas.orders import PlaceOrder
 
 from .conftest import SYMBOL, PlaceFactory, btc_book
@@ -64,6 +65,17 @@ class ScriptedPaper(PaperExchange):
 
     def fail_next(self, error: ExchangeError, *, placed: bool = False) -> None:
         self.failures.append((error, placed))
+
+    def fail_queries(self, count: int, error: ExchangeError) -> None:
+        """Answer the next ``count`` order lookups with ``error`` (a limit, a timeout)."""
+        self.query_failures = [error] * count
+
+    async def order(self, symbol: str, order_link_id: str) -> OrderSnapshot | None:
+        self.query_calls = getattr(self, "query_calls", 0) + 1
+        failures = getattr(self, "query_failures", [])
+        if failures:
+            raise failures.pop()
+        return await super().order(symbol, order_link_id)
 
     async def place(self, command: PlaceOrder) -> OrderAck:
         self.place_calls += 1
@@ -138,6 +150,49 @@ async def test_a_reservation_left_by_a_dead_worker_is_sent_once_after_the_wait(
     again = await gateway.place(command)  # and a later redelivery only follows it
     assert exchange.place_calls == 1
     assert again.exchange_order_id == order.exchange_order_id
+
+
+async def test_a_dead_workers_reservation_is_not_sent_while_the_exchange_cannot_say(
+    exchange: ScriptedPaper, time: FakeTime, make_place: PlaceFactory
+) -> None:
+    gateway = _gateway(exchange, time)
+    command = make_place(price="64000")
+    assert await gateway._store.reserve(order_link_id_for(command))
+    exchange.fail_queries(1, ExchangeError(Outcome.RATE_LIMITED, "Too many visits!", ret_code=10006))
+    # Rate limited: whether the dead worker's request arrived is unknown. Neither sent blind nor
+    # given up on: the command is to be carried out again later.
+    with pytest.raises(RetryableError, match="cannot tell whether"):
+        await gateway.place(command)
+    assert exchange.place_calls == 0
+    order = await gateway.place(command)  # the redelivery, once the exchange answers
+    assert exchange.place_calls == 1
+    assert order.status is OrderStatus.SUBMITTED
+
+
+async def test_a_lookup_the_exchange_never_answers_is_asked_again_later_not_given_up(
+    gateway: OrderGateway, exchange: ScriptedPaper, make_place: PlaceFactory
+) -> None:
+    exchange.fail_next(ExchangeError(Outcome.AMBIGUOUS, "timed out"), placed=True)
+    exchange.fail_queries(
+        gateway.config.query_attempts, ExchangeError(Outcome.UNAVAILABLE, "503", ret_code=10016)
+    )
+    command = make_place(price="64000")
+    with pytest.raises(RetryableError, match="did not say what became of"):
+        await gateway.place(command)
+    order = await gateway.place(command)  # again later: the order the timeout hid is adopted
+    assert exchange.place_calls == 1
+    assert order.status is OrderStatus.ACKNOWLEDGED
+
+
+async def test_lookups_take_order_query_tokens(
+    exchange: ScriptedPaper, time: FakeTime, make_place: PlaceFactory
+) -> None:
+    bucket = BucketConfig(rate_per_s=1, burst=1)
+    gateway = _gateway(exchange, time, limits=RateLimitRegistry(RateLimitConfig(order_query=bucket)))
+    exchange.fail_next(ExchangeError(Outcome.AMBIGUOUS, "timed out"), placed=True)
+    order = await gateway.place(make_place(price="64000"))
+    assert order.status is OrderStatus.ACKNOWLEDGED
+    assert time.sleeps == [pytest.approx(1.0)]  # the lookup of its fills waited for a token
 
 
 @pytest.mark.parametrize(
