@@ -158,7 +158,9 @@ async def test_a_dead_workers_reservation_is_not_sent_while_the_exchange_cannot_
     gateway = _gateway(exchange, time)
     command = make_place(price="64000")
     assert await gateway._store.reserve(order_link_id_for(command))
-    exchange.fail_queries(1, ExchangeError(Outcome.RATE_LIMITED, "Too many visits!", ret_code=10006))
+    exchange.fail_queries(
+        1, ExchangeError(Outcome.RATE_LIMITED, "Too many visits!", ret_code=10006)
+    )
     # Rate limited: whether the dead worker's request arrived is unknown. Neither sent blind nor
     # given up on: the command is to be carried out again later.
     with pytest.raises(RetryableError, match="cannot tell whether"):
@@ -188,7 +190,9 @@ async def test_lookups_take_order_query_tokens(
     exchange: ScriptedPaper, time: FakeTime, make_place: PlaceFactory
 ) -> None:
     bucket = BucketConfig(rate_per_s=1, burst=1)
-    gateway = _gateway(exchange, time, limits=RateLimitRegistry(RateLimitConfig(order_query=bucket)))
+    gateway = _gateway(
+        exchange, time, limits=RateLimitRegistry(RateLimitConfig(order_query=bucket))
+    )
     exchange.fail_next(ExchangeError(Outcome.AMBIGUOUS, "timed out"), placed=True)
     order = await gateway.place(make_place(price="64000"))
     assert order.status is OrderStatus.ACKNOWLEDGED
