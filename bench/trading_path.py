@@ -395,10 +395,14 @@ class Stack:
                        "TRADESTREAM_BYBIT_REST_URL": exchange,
                        "TRADESTREAM_BYBIT_PRIVATE_WS_URL": exchange.replace("http", "ws")
                        + "/v5/private"}  # fmt: skip
-        for role, env, python_flags in (
-            ("market", market_env, flags),
-            ("trading", trading_env, ()),
-        ):
+        workers: list[tuple[str, dict[str, str], tuple[str, ...]]] = [("market", market_env, flags)]
+        if self.args.layout == "split":  # execution in a process of its own, beside the rest
+            rest = "risk,positions,protection,signals"
+            workers += [("execution", {**trading_env, "TRADESTREAM_ROLES": "execution"}, ()),
+                        ("trading", {**trading_env, "TRADESTREAM_ROLES": rest}, ())]  # fmt: skip
+        else:
+            workers.append(("trading", trading_env, ()))
+        for role, env, python_flags in workers:
             log = LOGS / f"bench-t2o-{self.settings.namespace}-{role}.log"
             self.workers[role] = WorkerProcess(free_port(), log, env=env, python_flags=python_flags)
             self.workers[role].start()
@@ -593,6 +597,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60, help="measured window")
     parser.add_argument("--drain", type=int, default=10, help="seconds for the last orders")
     parser.add_argument("--serve-exchange", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--layout",
+        choices=("one", "split"),
+        default="one",
+        help="the trading side in one worker, or execution in a worker of its own",
+    )
     parser.add_argument("--out", type=Path, default=harness.RESULTS / "trading_path.json")
     args = parser.parse_args()
     if args.serve_exchange is not None:
