@@ -40,7 +40,12 @@ from tradestream.agents.trading_desk import (
 )
 from tradestream.agents.trading_positions import positions_channel, track_positions
 from tradestream.agents.trading_records import record_trading, records_channel
-from tradestream.agents.trading_session import desk, publish_reports, session
+from tradestream.agents.trading_session import (
+    desk,
+    publish_reports,
+    save_paper_account,
+    session,
+)
 from tradestream.app import app, settings
 from tradestream.core.clock import now_ms, now_us
 from tradestream.core.orders import order_link_id_for
@@ -65,6 +70,7 @@ async def execute_orders(commands: Any) -> None:
     before the exchange is called) is unreachable nothing is sent: the command waits, is retried
     with back-off, and goes out once Redis answers again; the commands behind it wait too.
     """
+    await session().exchange_ready()
     stream = commands.noack()
     lanes = KeyedLanes(settings.execution_concurrency, name="execute_orders")
     try:
@@ -81,6 +87,7 @@ async def _execute_one(stream: Any, event: Any, taken_us: int) -> None:
             await session().wait_until_reconciled()
         request_sent_us.set(0)
         reports = await until_done("exec.orders", partial(desk().execute, command))
+        await save_paper_account()  # what exec.reports says the exchange did outlives us
         sent_us = request_sent_us.get()  # 0: this command sent no request
         spent = with_stage(event.headers, "execution", sent_us - taken_us)
         publish_reports(reports, spent if sent_us >= taken_us else None, _link_id(command))
@@ -95,10 +102,13 @@ async def follow_book_tops(tops: Any) -> None:
     """Fill paper orders against each valid book top; mark open positions at most every 1 s."""
     decode = book_top_decoder.decode
     marked: dict[str, int] = {}
+    await session().exchange_ready()
     async for event in tops.events():
         async with dead_letter_on_error(dead_letter_queue(), event.value, "md.book.top"):
             top = decode(event.value)
-            publish_reports(desk().on_book_top(top))
+            fills = desk().on_book_top(top)
+            await save_paper_account()
+            publish_reports(fills)
             now = now_ms()
             if top.status == "valid" and now - marked.get(top.symbol, 0) >= _MARK_EVERY_MS:
                 marked[top.symbol] = now
