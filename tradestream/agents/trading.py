@@ -38,7 +38,12 @@ from tradestream.agents.trading_desk import (
     positions,
     send_json,
 )
-from tradestream.agents.trading_session import desk, publish_reports, session
+from tradestream.agents.trading_session import (
+    desk,
+    publish_reports,
+    save_paper_account,
+    session,
+)
 from tradestream.app import app, settings
 from tradestream.core.clock import now_ms, now_us
 from tradestream.core.orders import order_link_id_for
@@ -62,6 +67,7 @@ async def execute_orders(commands: Any) -> None:
     before the exchange is called) is unreachable nothing is sent: the command waits, is retried
     with back-off, and goes out once Redis answers again; the commands behind it wait too.
     """
+    await session().exchange_ready()
     stream = commands.noack()
     lanes = KeyedLanes(settings.execution_concurrency, name="execute_orders")
     try:
@@ -78,6 +84,7 @@ async def _execute_one(stream: Any, event: Any, taken_us: int) -> None:
             await session().wait_until_reconciled()
         request_sent_us.set(0)
         reports = await until_done("exec.orders", partial(desk().execute, command))
+        await save_paper_account()  # what exec.reports says the exchange did outlives us
         sent_us = request_sent_us.get()  # 0: this command sent no request
         spent = with_stage(event.headers, "execution", sent_us - taken_us)
         publish_reports(reports, spent if sent_us >= taken_us else None, _link_id(command))
@@ -95,14 +102,18 @@ async def follow_book_tops(tops: Any) -> None:
     positions part marks its positions (``register`` adds the agent only where one is needed).
     """
     decode = book_top_decoder.decode
-    fills = "execution" in settings.trading_parts
+    fill_paper = "execution" in settings.trading_parts
     marks = "positions" in settings.trading_parts
     marked: dict[str, int] = {}
+    if fill_paper:
+        await session().exchange_ready()  # the paper account restored before it fills
     async for event in tops.events():
         async with dead_letter_on_error(dead_letter_queue(), event.value, "md.book.top"):
             top = decode(event.value)
-            if fills:
-                publish_reports(desk().on_book_top(top))
+            if fill_paper:
+                fills = desk().on_book_top(top)
+                await save_paper_account()
+                publish_reports(fills)
             now = now_ms()
             due = now - marked.get(top.symbol, 0) >= _MARK_EVERY_MS
             if marks and top.status == "valid" and due:

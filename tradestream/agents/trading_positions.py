@@ -3,7 +3,8 @@
 ``track_positions`` reads ``exec.reports``, ``exec.reconcile`` and ``exec.orders``
 (co-partitioned, keyed by symbol) and is the only writer of ``positions_by_symbol``: per symbol,
 the position it computed (``core.portfolio``), the execution ids it applied (an execution
-redelivered after a restart is applied once), the orders the exchange reported open, a position
+redelivered after a restart is applied once) and the time of the newest one (a snapshot taken
+before it is not compared with the position), the orders the exchange reported open, a position
 difference waiting for its second look, and the opening signals' levels
 (``core.portfolio.entry_levels``): the stop, take-profit and ATR a ``PlaceOrder`` carries go onto
 the position its fills open or add to. Each ``ExchangeSnapshot`` is compared with those by
@@ -120,6 +121,7 @@ async def _apply_execution(execution: Execution) -> None:
         **stored,
         "position": change.model_dump(mode="json", exclude={"kind", "cause"}),
         "exec_ids": [*applied, execution.exec_id][-_EXEC_ID_MEMORY:],
+        "filled_at_ms": max(stored.get("filled_at_ms", 0), execution.exec_ts_ms),
         "levels": entries.to_json(),
     }
     await send_json(account_topic, execution.symbol, change)
@@ -170,6 +172,7 @@ async def _reconcile(snapshot: ExchangeSnapshot) -> None:
         known,
         None if pending is None else Mismatch.from_json(pending),
         confirm_after_ms=int(settings.reconcile_interval_s * 500),
+        last_fill_ms=stored.get("filled_at_ms", 0),
     )
     updated = {**stored, "orders": _orders_json(known | outcome.adopted)}
     updated["mismatch"] = None if outcome.mismatch is None else outcome.mismatch.to_json()

@@ -13,6 +13,10 @@
   ``inflight_query_after_s`` is asked about by ``orderLinkId``. New entries wait until a
   reconciliation succeeded within ``reconcile_stale_after_s``: a worker that cannot reconcile does
   not trade (reduce-only orders and cancels still go: they can only lower risk).
+- In paper mode the account outlives the worker: ``save_paper_account`` writes what changed to
+  Redis before the events of the change are published, and ``TradingSession.run`` restores it
+  before the first reconciliation; no command or book top is handled until then
+  (``exchange_ready``), so nothing acts on an empty account.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import time
 from functools import cache
 from typing import Any
 
+from tradestream.agents.boundary import until_done
 from tradestream.agents.channels import source_topics
 from tradestream.app import settings
 from tradestream.config.files import PipelineConfig
@@ -41,6 +46,7 @@ from tradestream.exchange.execution import ExecutionDesk
 from tradestream.exchange.idempotency import IdempotencyStore
 from tradestream.exchange.order_gateway import OrderGateway
 from tradestream.exchange.paper import PaperExchange, PaperExchangeConfig
+from tradestream.exchange.paper_store import PaperAccountStore
 from tradestream.exchange.snapshots import account_snapshots
 from tradestream.schemas.exchange import InstrumentInfo
 from tradestream.schemas.orders import OrderEvent
@@ -59,6 +65,23 @@ account_events_topic = source_topics(topics.ACCOUNT_EVENTS)
 def paper_exchange() -> PaperExchange:
     """Return the worker's paper exchange (its account lives as long as the worker)."""
     return PaperExchange(PaperExchangeConfig(initial_balance=settings.paper_balance_usdt))
+
+
+@cache
+def paper_store() -> PaperAccountStore:
+    """Return where the paper account is kept between workers (Redis, the namespace's keys)."""
+    prefix = settings.scoped("tradestream", sep=":") + ":"
+    return PaperAccountStore(paper_exchange(), redis_client(settings), prefix)
+
+
+async def save_paper_account() -> None:
+    """Save the paper account if it changed (retrying while Redis is away); nothing live.
+
+    Await it before publishing the events of a change, so whatever ``exec.reports`` says the
+    exchange did is in the account a restarted worker reads back.
+    """
+    if settings.trading_mode == "paper":
+        await until_done("paper_account", paper_store().save)
 
 
 @cache
@@ -113,8 +136,11 @@ class TradingSession:
         self.passes = 0
         self._fresh = asyncio.Event()
         self._loaded = asyncio.Event()
+        self._ready = asyncio.Event()
         if settings.trading_mode == "paper":
             self._loaded.set()
+        else:
+            self._ready.set()
         self._symbols = PipelineConfig.load(settings.config_dir).symbols.enabled()
 
     def instrument(self, symbol: str) -> InstrumentInfo | None:
@@ -127,6 +153,10 @@ class TradingSession:
     async def instruments_loaded(self) -> None:
         """Return once the rules of every symbol of the universe are known."""
         await self._loaded.wait()
+
+    async def exchange_ready(self) -> None:
+        """Return once the exchange holds its account (paper: restored from Redis)."""
+        await self._ready.wait()
 
     def can_trade(self, now: int) -> bool:
         """Tell whether the last reconciliation is recent enough to open positions."""
@@ -147,6 +177,8 @@ class TradingSession:
         exchange = venue()
         if isinstance(exchange, BybitExchange):
             await self._connect(exchange)
+        else:
+            await self._restore_paper()
         while True:
             try:
                 await self.reconcile(set(known_symbols()))
@@ -173,7 +205,9 @@ class TradingSession:
             account_events_topic.send_soon(key=b"account", value=wallet.model_dump_json().encode())
         after_ms = int(settings.inflight_query_after_s * 1000)
         for query in self._desk.overdue(now, after_ms):
-            publish_reports(await self._desk.execute(query))
+            reports = await self._desk.execute(query)
+            await save_paper_account()
+            publish_reports(reports)
         if self.passes == 0:
             log.info("reconciled with the exchange: %d symbols; trading", len(snapshots))
         self.reconciled_at_ms = now
@@ -183,9 +217,23 @@ class TradingSession:
 
     async def forward(self) -> None:
         """Publish the order events that arrive between commands (pushes, resting fills)."""
+        await self.exchange_ready()
         while True:
             await self._desk.wait_events()
-            publish_reports(self._desk.take_events())
+            reports = self._desk.take_events()
+            await save_paper_account()
+            publish_reports(reports)
+
+    async def _restore_paper(self) -> None:
+        store = paper_store()
+        restored = await until_done("paper_account", store.load)
+        if restored:
+            positions = await paper_exchange().positions()
+            log.info("paper account restored from %s: %d open positions", store.account_key,
+                     len(positions))  # fmt: skip
+        else:
+            log.info("no paper account in %s: a new one", store.account_key)
+        self._ready.set()
 
     async def load_instruments(self) -> None:
         """Learn the rules of every symbol of the universe (live: asking until it answers)."""

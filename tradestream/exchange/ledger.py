@@ -13,7 +13,7 @@ a ``Naming``: the paper exchange repeats the engine's words, the simulator answe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -215,6 +215,13 @@ class Ledger:
         order.engine_id = engine_id
         self._by_engine_id[engine_id] = order.order_link_id
         return order
+
+    def forget(self, link_ids: Collection[str]) -> None:
+        """Drop the orders ``link_ids`` and their routes (ended orders past a kept window)."""
+        for link_id in link_ids:
+            self.orders.pop(link_id, None)
+        routes = self._by_engine_id
+        self._by_engine_id = {e: link for e, link in routes.items() if link not in link_ids}
 
     def find(self, symbol: str, link_id: str) -> LedgerOrder | None:
         """Return the order of ``symbol`` with this ``orderLinkId``, or None."""

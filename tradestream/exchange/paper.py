@@ -14,12 +14,12 @@ Instrument rules come from configuration; the four recorded symbols have Bybit's
 
 from __future__ import annotations
 
-import itertools
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PositiveInt
 
 from tradestream.core.clock import MsClock, now_ms
 from tradestream.core.matching import (
@@ -42,6 +42,14 @@ from tradestream.core.resilience import Outcome, classify_ret_code
 from tradestream.exchange.base import EventHandler, ExchangeError
 from tradestream.exchange.instruments import check_notional, fit_price, fit_qty
 from tradestream.exchange.ledger import Ledger, LedgerOrder, engine_cancel
+from tradestream.exchange.paper_state import (
+    STATE_VERSION,
+    OrderHistory,
+    PaperChanges,
+    ledger_orders,
+    restored_stops,
+    stops_state,
+)
 from tradestream.schemas.exchange import (
     ExecutionSnapshot,
     InstrumentInfo,
@@ -108,6 +116,8 @@ class PaperExchangeConfig(BaseModel, frozen=True, extra="forbid"):
     )
     default_instrument: InstrumentRules | None = None
     """Rules of every symbol not in ``instruments``; None refuses such symbols, like Bybit."""
+    ended_orders_kept: PositiveInt = 1000
+    """How many ended orders ``order()`` and ``executions()`` still know (the newest)."""
 
 
 class PaperExchange:
@@ -122,8 +132,8 @@ class PaperExchange:
         self._leverage: dict[str, Decimal] = {}
         self._stops: dict[str, StopLevels] = {}
         self._handlers: list[EventHandler] = []
-        self._order_ids = itertools.count(1)
-        self._amends = itertools.count(1)
+        self._counters = {"orders": 0, "amends": 0}
+        self._history = OrderHistory(self.config.ended_orders_kept)
 
     def on_book(self, symbol: str, book: BookView) -> None:
         """Take ``symbol``'s current book: fill what it crosses, activate what is due.
@@ -155,12 +165,13 @@ class PaperExchange:
         now = self._clock()
         events = self.engine.place(fitted, self._book(fitted.symbol), now)
         _raise_synchronous_refusal(events)
-        order_id = f"paper-{next(self._order_ids)}"
+        order_id = f"paper-{self._next('orders')}"
         record = self._ledger.add(
             LedgerOrder.from_command(
                 fitted, link_id=link_id, order_id=order_id, engine_id=link_id, now_ms=now
             )
         )
+        self._history.touch(record)
         self._publish(events)
         return OrderAck(order_link_id=link_id, order_id=record.order_id)
 
@@ -176,9 +187,9 @@ class PaperExchange:
         now = self._clock()
         self.engine.cancel(engine_cancel(record, "amended", "paper", now), now)
         replacement = PlaceOrder(
-            command_id=f"amend-{next(self._amends)}",
+            command_id=f"amend-{self._next('amends')}",
             strategy="paper",
-            signal_id=f"{record.order_link_id}.{now}.{next(self._amends)}",
+            signal_id=f"{record.order_link_id}.{now}.{self._next('amends')}",
             symbol=record.symbol,
             side=record.side,
             order_type=record.order_type,
@@ -189,6 +200,7 @@ class PaperExchange:
             issued_at_ms=now,
         )
         self._ledger.route(record, order_link_id_for(replacement))
+        self._history.touch(record)
         self._publish(self.engine.place(replacement, self._book(record.symbol), now))
         return OrderAck(order_link_id=record.order_link_id, order_id=record.order_id)
 
@@ -246,6 +258,7 @@ class PaperExchange:
         """Record ``symbol``'s leverage (margin keeps the engine's one leverage, as simulated)."""
         await self.instrument(symbol)
         self._leverage[symbol] = leverage
+        self._history.change()
 
     async def set_trading_stop(
         self,
@@ -270,6 +283,7 @@ class PaperExchange:
                 stop_loss=stop_loss,
                 trigger_by=str(trigger_by),
             )
+            self._history.change()
         except StopRefusedError as exc:
             if exc.ret_code != NOT_MODIFIED:
                 raise _refusal(exc.ret_code, exc.message) from exc
@@ -284,6 +298,49 @@ class PaperExchange:
     def subscribe(self, handler: EventHandler) -> None:
         """Deliver every later order event to ``handler``."""
         self._handlers.append(handler)
+
+    @property
+    def changed(self) -> bool:
+        """Tell whether the account or an order changed since the last ``take_changes``."""
+        return self._history.changed
+
+    def take_changes(self) -> PaperChanges:
+        """Return what changed since the last call, as JSON-able data ``restore`` reads back."""
+        account = {
+            "version": STATE_VERSION,
+            "engine": self.engine.state(),
+            "leverage": {symbol: str(value) for symbol, value in self._leverage.items()},
+            "stops": stops_state(self._stops),
+            "counters": dict(self._counters),
+        }
+        return self._history.take(account, self._ledger)
+
+    def put_back(self, changes: PaperChanges) -> None:
+        """Mark ``changes`` unsaved again (saving failed): the next ``take_changes`` has them."""
+        self._history.put_back(changes)
+
+    def restore(self, account: Mapping[str, Any], orders: Iterable[Mapping[str, Any]]) -> None:
+        """Take back the account and the orders that earlier ``take_changes`` described.
+
+        Call it before trading (the worker starts): what this exchange held is replaced.
+        """
+        if account.get("version") != STATE_VERSION:
+            raise ValueError(f"paper account state version {account.get('version')!r} unknown")
+        records = ledger_orders(orders)
+        self._ledger = Ledger()
+        for record in records:
+            self._ledger.add(record)
+        self.engine = MatchingEngine(self.config.initial_balance, self.config.engine)
+        self.engine.restore(account["engine"], known_ids=(r.engine_id for r in records))
+        self._leverage = {symbol: Decimal(v) for symbol, v in account["leverage"].items()}
+        self._stops = restored_stops(account["stops"])
+        self._counters = {name: int(account["counters"][name]) for name in self._counters}
+        self._history = OrderHistory(self.config.ended_orders_kept)
+        self._history.restore(records)
+
+    def _next(self, counter: str) -> int:
+        self._counters[counter] += 1
+        return self._counters[counter]
 
     def _book(self, symbol: str) -> BookView:
         return self._books.get(symbol, _EMPTY_BOOK)
@@ -320,14 +377,16 @@ class PaperExchange:
         size = self.engine.account.position(symbol).size
         if size == 0:
             del self._stops[symbol]
+            self._history.change()
             return
         mid = mid_price(book)
         if mid is None or not stop_triggered(levels, size=size, price=mid):
             return
         del self._stops[symbol]
+        self._history.change()
         now = self._clock()
         command = PlaceOrder(
-            command_id=f"stop-loss-{next(self._order_ids)}",
+            command_id=f"stop-loss-{self._next('orders')}",
             strategy="exchange_stop",
             signal_id=f"{symbol}.{levels.stop_loss}.{now}",
             symbol=symbol,
@@ -347,12 +406,14 @@ class PaperExchange:
     def _publish(self, events: Iterable[OrderEvent]) -> None:
         for entry in self._ledger.fold(events):
             record, event = entry.order, entry.event
+            self._history.touch(record)
             update: dict[str, object] = {"order_link_id": record.order_link_id}
             if isinstance(event, OrderAccepted):
                 update["order_id"] = record.order_id
             ours = event.model_copy(update=update)
             for handler in list(self._handlers):
                 handler(ours)
+        self._ledger.forget(self._history.overflow())
 
 
 def _refusal(ret_code: int, message: str) -> ExchangeError:

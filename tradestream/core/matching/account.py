@@ -8,12 +8,17 @@ not realized. Liquidation is not simulated.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
+
+from pydantic import TypeAdapter
 
 from tradestream.core.matching.position import Position
 from tradestream.schemas.orders import Side
 
 _ZERO = Decimal(0)
+_POSITIONS = TypeAdapter(list[Position])
 
 
 class Account:
@@ -80,3 +85,22 @@ class Account:
         """Return what new orders may use, given the margin open orders already hold."""
         losses = min(self.unrealized_pnl(), _ZERO)
         return self.wallet_balance + losses - self.position_margin() - order_margin
+
+    def state(self) -> dict[str, Any]:
+        """Describe cash, positions and marks as JSON-able data (Decimals as strings)."""
+        return {
+            "initial_balance": str(self.initial_balance),
+            "wallet_balance": str(self.wallet_balance),
+            "fees_paid": str(self.fees_paid),
+            "positions": _POSITIONS.dump_python(list(self._positions.values()), mode="json"),
+            "marks": {symbol: str(mark) for symbol, mark in self._marks.items()},
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Take back the cash, positions and marks ``state()`` described (leverage stays)."""
+        self.initial_balance = Decimal(state["initial_balance"])
+        self.wallet_balance = Decimal(state["wallet_balance"])
+        self.fees_paid = Decimal(state["fees_paid"])
+        positions = _POSITIONS.validate_python(state["positions"])
+        self._positions = {p.symbol: p for p in positions}
+        self._marks = {symbol: Decimal(mark) for symbol, mark in state["marks"].items()}

@@ -12,7 +12,11 @@ Bybit would send, so one classification serves paper and live.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Any
+
+from pydantic import TypeAdapter
 
 from tradestream.core.errors import HaltError
 from tradestream.core.matching.account import Account
@@ -40,6 +44,7 @@ _INSUFFICIENT_BALANCE = 110007
 _REDUCE_ONLY_NOT_SATISFIED = 110017
 _DUPLICATE_ORDER_LINK_ID = 110072
 _Take = tuple[VisibleLevel, Decimal]
+_ORDERS = TypeAdapter(list[SimOrder])
 
 
 class MatchingEngine:
@@ -182,6 +187,27 @@ class MatchingEngine:
     def available_balance(self) -> Decimal:
         """Return what new orders may use as margin and fees."""
         return self.account.available_balance(self.order_margin())
+
+    def state(self) -> dict[str, Any]:
+        """Describe the account and the orders still live as JSON-able data (see ``restore``).
+
+        What our fills took from the books is left out: a book's next refresh forgets it anyway.
+        """
+        return {
+            "account": self.account.state(),
+            "resting": _ORDERS.dump_python(list(self._resting.values()), mode="json"),
+            "pending": _ORDERS.dump_python(self._pending, mode="json"),
+            "sequence": self._sequence,
+        }
+
+    def restore(self, state: Mapping[str, Any], known_ids: Iterable[str] = ()) -> None:
+        """Take back what ``state()`` described; ``known_ids`` are refused again as duplicates."""
+        self.account.restore(state["account"])
+        self._resting = {o.order_link_id: o for o in _ORDERS.validate_python(state["resting"])}
+        self._pending = _ORDERS.validate_python(state["pending"])
+        self._sequence = int(state["sequence"])
+        live = [*self._resting, *(o.order_link_id for o in self._pending)]
+        self._known_ids = {*known_ids, *live}
 
     def _activate(self, order: SimOrder, book: BookView, now_ms: int) -> list[OrderEvent]:
         refusal = self._admit(order, book)

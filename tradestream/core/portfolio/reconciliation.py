@@ -11,7 +11,12 @@ the exchange reported open. Against an ``ExchangeSnapshot`` of the same symbol:
 - a position that differs from the exchange's is corrected to the exchange's size and entry, and
   audited with before and after, but only once the same difference was seen in two snapshots at
   least ``confirm_after_ms`` apart: a fill on its way through ``exec.reports`` makes a difference
-  that lasts milliseconds, and must not be corrected and then applied again.
+  that lasts milliseconds, and must not be corrected and then applied again;
+- a snapshot taken before the last execution we applied says nothing about the position: it is
+  older than what we know. That happens when a restarted worker reads again the snapshots its
+  killed predecessor had not committed, while the table, restored from its changelog, already
+  holds the fills that came after them: two such snapshots would "confirm" the position as it
+  was before those fills. Its position is not compared (its orders still are).
 """
 
 from __future__ import annotations
@@ -124,8 +129,13 @@ def reconcile(
     pending: Mismatch | None,
     *,
     confirm_after_ms: int,
+    last_fill_ms: int = 0,
 ) -> Reconciliation:
-    """Decide what ``snapshot`` changes in one symbol's orders and position."""
+    """Decide what ``snapshot`` changes in one symbol's orders and position.
+
+    ``last_fill_ms`` is the time of the newest execution applied to ``position``: a snapshot
+    taken before it is too old to compare the position with, and leaves ``pending`` as it is.
+    """
     listed = {order.order_link_id: order for order in snapshot.open_orders}
     adopted = {
         link_id: KnownOrder(
@@ -140,7 +150,10 @@ def reconcile(
         for link_id, order in known.items()
         if link_id not in listed and order.updated_ms < snapshot.taken_at_ms - RECENT_MS
     )
-    corrected, mismatch = _check_position(snapshot, position, pending, confirm_after_ms)
+    if snapshot.taken_at_ms < last_fill_ms:
+        corrected, mismatch = None, pending
+    else:
+        corrected, mismatch = _check_position(snapshot, position, pending, confirm_after_ms)
     if corrected is not None:
         corrections.append(_position_correction(snapshot, position, corrected))
     return Reconciliation(adopted, queries, tuple(corrections), corrected, mismatch)

@@ -114,6 +114,33 @@ def test_a_position_difference_is_corrected_only_when_seen_twice_apart() -> None
     assert confirmed.mismatch is None
 
 
+def test_snapshots_taken_before_the_last_fill_do_not_correct_the_position() -> None:
+    # A restarted worker reads again the snapshots taken before the fill its table (restored
+    # from the changelog) already holds: they show the position as it was, twice.
+    ours = long("0.003")
+    first = reconcile(snapshot(10_000), ours, {}, None, confirm_after_ms=CONFIRM_MS,
+                      last_fill_ms=20_500)  # fmt: skip
+    assert (first.position, first.mismatch, first.corrections) == (None, None, ())
+    second = reconcile(snapshot(20_000), ours, {}, first.mismatch, confirm_after_ms=CONFIRM_MS,
+                       last_fill_ms=20_500)  # fmt: skip
+    assert (second.position, second.mismatch, second.corrections) == (None, None, ())
+    held = snapshot(21_000, size="0.003", entry="65000")
+    current = reconcile(held, ours, {}, second.mismatch, confirm_after_ms=CONFIRM_MS,
+                        last_fill_ms=20_500)  # fmt: skip
+    assert (current.position, current.mismatch) == (None, None)
+
+
+def test_a_difference_seen_after_the_last_fill_is_still_corrected() -> None:
+    ours = long("0.01")
+    first = reconcile(snapshot(10_000), ours, {}, None, confirm_after_ms=CONFIRM_MS,
+                      last_fill_ms=10_000)  # fmt: skip
+    assert first.mismatch is not None
+    confirmed = reconcile(snapshot(20_000), ours, {}, first.mismatch,
+                          confirm_after_ms=CONFIRM_MS, last_fill_ms=10_000)  # fmt: skip
+    assert confirmed.position is not None
+    assert confirmed.position.size == 0
+
+
 def test_a_difference_that_changes_between_looks_is_not_corrected() -> None:
     ours = long("0.01")
     first = reconcile(snapshot(10_000, size="0.02"), ours, {}, None, confirm_after_ms=CONFIRM_MS)
