@@ -135,6 +135,7 @@ async def crash_and_restart(
 
 
 async def _started_like(proc: WorkerProcess) -> WorkerProcess:
+    proc.stop()  # it has exited (killed, or on a stall): this closes its log file
     again = WorkerProcess(proc.web_port, proc.log_path, env=proc.env)
     again.start()
     await again.wait_ready()

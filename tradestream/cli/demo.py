@@ -141,7 +141,7 @@ async def _demo(
     trading = settings.model_copy(update={"roles": ("trading",)})
     await wait_until_consumed(trading, [settings.scoped(topics.BOOK_TOP.name)])
     _say("trading on paper against the replayed market's last book tops...")
-    await run_trading(settings)
+    await run_trading(settings, trader)
     _say(f"done in {time.monotonic() - started:.1f}s")
     return 0 if books and all(b["status"] == "valid" for b in books) else 1
 

@@ -24,6 +24,7 @@ from tradestream.cli.trade import (
     publish_control,
     publish_signal,
 )
+from tradestream.cli.worker_process import WorkerProcess
 from tradestream.config.redis import redis_client
 from tradestream.config.settings import Settings
 from tradestream.sinks.postgres import connect, schema_name
@@ -72,7 +73,7 @@ async def _until(pool: asyncpg.Pool, sql: str, want: int, timeout_s: float = 60.
         await asyncio.sleep(0.2)
 
 
-async def run_trading(settings: Settings) -> None:
+async def run_trading(settings: Settings, trader: WorkerProcess) -> None:
     """Send the demo's signals, trip the kill switch, print the PostgreSQL records."""
     pool = await connect(settings)
     try:
@@ -85,6 +86,7 @@ async def run_trading(settings: Settings) -> None:
         await _until(pool, "SELECT count(*) FROM risk_decisions", len(TRADES))
         await _until(pool, "SELECT count(*) FROM positions WHERE size <> 0", 3)
         await _until(pool, _EXCHANGE_STOPS, 3)
+        await _print_open_positions(trader)
         await _print_protection(pool)
         _say("tripping the kill switch (tradestream risk kill --reason demo)...")
         await publish_control(settings, kill_command("demo: show the kill switch"))
@@ -97,6 +99,17 @@ async def run_trading(settings: Settings) -> None:
 _EXCHANGE_STOPS = (
     "SELECT count(DISTINCT symbol) FROM protection_stops WHERE where_held = 'exchange'"
 )
+
+
+async def _print_open_positions(trader: WorkerProcess) -> None:
+    """Print the positions table as the trading worker serves it (``GET /positions/?open=1``)."""
+    held = (await trader.get_json("/positions/?open=1"))["positions"]
+    print("\nopen positions (the positions table: GET /positions/?open=1 on the trading worker)")
+    for view in held:
+        p = view["position"]
+        pnl = Decimal(p["unrealized_pnl"])
+        print(f"  {view['symbol']:9} size {p['size']:>8} entry {p['entry_price']:>10} "
+              f"mark {p['mark_price']:>10} unrealized {pnl:+.4f}")  # fmt: skip
 
 
 async def _print_protection(pool: asyncpg.Pool) -> None:

