@@ -107,7 +107,7 @@ async def _print_open_positions(trader: WorkerProcess) -> None:
     print("\nopen positions (the positions table: GET /positions/?open=1 on the trading worker)")
     for view in held:
         p = view["position"]
-        pnl = Decimal(p["unrealized_pnl"])
+        pnl = Decimal(p["unrealized_pnl"]) + 0  # no "-0.0000"
         print(f"  {view['symbol']:9} size {p['size']:>8} entry {p['entry_price']:>10} "
               f"mark {p['mark_price']:>10} unrealized {pnl:+.4f}")  # fmt: skip
 
