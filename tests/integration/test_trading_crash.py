@@ -18,6 +18,7 @@ restarts it as a supervisor would, counting it.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 from collections import defaultdict
@@ -27,7 +28,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from tests.integration.test_trading_live import exchange_orders, exchange_size, live_env
 from tests.support.trading_spine import rows
@@ -187,6 +188,7 @@ async def test_sigkilled_workers_send_each_order_once_and_the_records_equal_the_
         try:
             await eventually(lambda: _all_filled_in(pool, link_ids), within=120)
         except AssertionError:
+            _STATE["reports_of_missing"] = await _reports_of(settings, _STATE["postgres_missing"])
             if layout == "split" and _STATE["stall_restarts"]:
                 pytest.xfail(KNOWN_SPLIT_LOSS + f": {_STATE}")
             raise
@@ -230,6 +232,28 @@ async def _all_filled_in(pool: asyncpg.Pool, link_ids: set[str]) -> bool:
     _STATE["postgres_orders"] = dict(counts)
     _STATE["postgres_missing"] = sorted(link_ids - set(held))[:5]
     return dict(counts) == {"filled": ORDERS}
+
+
+async def _reports_of(settings: Settings, link_ids: list[str]) -> dict[str, list[str]]:
+    """Return the kinds of the events ``exec.reports`` holds of each order (a failure's clue)."""
+    consumer = AIOKafkaConsumer(
+        settings.scoped(topics.EXEC_REPORTS.name),
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    found: dict[str, list[str]] = {link: [] for link in link_ids}
+    try:
+        while batch := await consumer.getmany(timeout_ms=2_000):
+            for records in batch.values():
+                for record in records:
+                    event = json.loads(record.value or b"{}")
+                    if event.get("order_link_id") in found:
+                        found[event["order_link_id"]].append(f"{event['kind']}@{record.offset}")
+    finally:
+        await consumer.stop()
+    return found
 
 
 async def _positions_match(pool: asyncpg.Pool, sim: BybitSimulator) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 from pydantic import ValidationError
 
+from tradestream.agents.batches import AckedBatches
 from tradestream.agents.boundary import dead_letter_for, keep_dead_letter
 from tradestream.agents.channels import source_topics
 from tradestream.agents.resources import dead_letter_queue
@@ -94,10 +95,24 @@ def parse_record(topic: str, raw: bytes) -> TradingRecord | None:
 
 
 async def record_trading(events: Any) -> None:
-    """Land each batch of trading events in PostgreSQL before acknowledging it."""
-    async for batch in events.take_events(settings.sink_batch_size, within=0.2):
-        async with busy():  # waiting for PostgreSQL or Redis is work, not a stall
-            await _land(batch)
+    """Land each batch of trading events in PostgreSQL before acknowledging it.
+
+    Batches and acknowledgements are ours (``agents/batches.py``), not ``take_events``'s: that
+    lost records after a restart.
+    """
+    stream = events.noack()
+    batches = AckedBatches(_land_busy, stream.ack, settings.sink_batch_size)
+    batches.start()
+    try:
+        async for event in stream.events():
+            await batches.add(event)
+    finally:
+        await batches.stop()
+
+
+async def _land_busy(batch: list[Any]) -> None:
+    async with busy():  # waiting for PostgreSQL or Redis is work, not a stall
+        await _land(batch)
 
 
 async def _land(batch: list[Any]) -> None:
