@@ -186,7 +186,7 @@ async def test_sigkilled_workers_send_each_order_once_and_the_records_equal_the_
         table = procs.get("positions") or procs["trading"]
         await eventually(lambda: _table_matches(table, sim), within=60)
         try:
-            await eventually(lambda: _all_filled_in(pool, link_ids), within=120)
+            await eventually(lambda: _all_filled_in(pool, sim, link_ids), within=120)
         except AssertionError:
             _STATE["reports_of_missing"] = await _reports_of(settings, _STATE["postgres_missing"])
             if layout == "split" and _STATE["stall_restarts"]:
@@ -223,15 +223,24 @@ async def _all_orders_at(sim: BybitSimulator, link_ids: set[str]) -> dict[str, A
     return {**held, "list": mine} if not missing and not unfilled else None
 
 
-async def _all_filled_in(pool: asyncpg.Pool, link_ids: set[str]) -> bool:
+async def _all_filled_in(pool: asyncpg.Pool, sim: BybitSimulator, link_ids: set[str]) -> bool:
+    """Tell whether PostgreSQL holds every command's order filled, and exactly the exchange's.
+
+    Beside the commands' orders the exchange may hold others of ours (protection's exchange
+    stop, set on each position, can trigger on the simulator's own prices): PostgreSQL must
+    hold those too, and nothing the exchange does not.
+    """
     held = {str(r["order_link_id"]): str(r["status"])
             for r in await rows(pool, "SELECT order_link_id, status FROM orders")}  # fmt: skip
+    at_exchange = {str(o["orderLinkId"]) for o in (await exchange_orders(sim))["list"]}
     counts: dict[str, int] = defaultdict(int)
     for status in held.values():
         counts[status] += 1
     _STATE["postgres_orders"] = dict(counts)
     _STATE["postgres_missing"] = sorted(link_ids - set(held))[:5]
-    return dict(counts) == {"filled": ORDERS}
+    _STATE["postgres_not_at_exchange"] = sorted(set(held) - at_exchange)[:5]
+    _STATE["exchange_not_in_postgres"] = sorted(at_exchange - set(held))[:5]
+    return all(held.get(link) == "filled" for link in link_ids) and set(held) == at_exchange
 
 
 async def _reports_of(settings: Settings, link_ids: list[str]) -> dict[str, list[str]]:
