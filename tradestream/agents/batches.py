@@ -1,16 +1,17 @@
 """Batches of a stream's events, each acknowledged only once its batch is landed.
 
-Faust's ``Stream.take_events`` lost trading records: after a worker restart in the split
-crash test, events that the positions agent handled (the position was right) never reached
-PostgreSQL, and one event of the stream stayed unacknowledged until the stall watch restarted
-the worker (``tests/integration/test_trading_crash.py``). ``take_events`` pairs each value with
-``Stream.current_event`` as the stream's passive drainer hands it over; which event that is when
-the agent's own body runs at the same time is Faust's business, not something a sink can check.
-Here the agent reads its stream with acks off and keeps the event objects themselves: a batch
-is whatever arrived while the previous one was being landed (so a busy sink writes larger
-batches and an idle one writes at once), and every event of a batch is acknowledged after
-``land`` returned. Faust commits a partition only up to its first unacknowledged offset, so a
-crash at any point redelivers what was not landed (the sink's upserts make that harmless).
+The trading-records sink used Faust's ``Stream.take_events``. In the split crash test a
+positions worker then stopped with an event of ``exec.reports`` read but never acknowledged
+(read to 157, committed at 19) while the sink sat idle in ``take_events``, until the stall
+watch restarted it. ``take_events`` pairs each value with ``Stream.current_event`` as the
+stream's passive drainer hands it over, which a sink cannot check. Here the agent reads its
+stream with acks off and keeps the event objects themselves: a batch is whatever arrived while
+the previous one was being landed (a busy sink writes larger batches, an idle one writes at
+once), and every event of a batch is acknowledged after ``land`` returned. Faust commits a
+partition only up to its first unacknowledged offset, so a crash at any point redelivers what
+was not landed, and the sink's upserts make that harmless. (No stall was seen in the split
+crash runs since; records missing from PostgreSQL after a positions-worker restart were seen
+once more, so that loss has another cause, still open.)
 """
 
 from __future__ import annotations

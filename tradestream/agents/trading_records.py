@@ -97,8 +97,8 @@ def parse_record(topic: str, raw: bytes) -> TradingRecord | None:
 async def record_trading(events: Any) -> None:
     """Land each batch of trading events in PostgreSQL before acknowledging it.
 
-    Batches and acknowledgements are ours (``agents/batches.py``), not ``take_events``'s: that
-    lost records after a restart.
+    Batches and acknowledgements are ours (``agents/batches.py``), not ``take_events``'s, which
+    left an event unacknowledged until the stall watch restarted the worker.
     """
     stream = events.noack()
     batches = AckedBatches(_land_busy, stream.ack, settings.sink_batch_size)
