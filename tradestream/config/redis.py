@@ -9,9 +9,18 @@ treat as "Redis unreachable" (retry with back-off, nothing sent meanwhile).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tradestream.config.settings import Settings
+from tradestream.core.errors import UnavailableError
+
+REDIS_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+"""What a lost, refused or silent Redis connection raises."""
 
 
 def redis_client(settings: Settings) -> Redis:
@@ -21,3 +30,12 @@ def redis_client(settings: Settings) -> Redis:
         socket_timeout=settings.redis_timeout_s,
         socket_connect_timeout=settings.redis_timeout_s,
     )
+
+
+@contextmanager
+def redis_reachable(not_done: str) -> Iterator[None]:
+    """Turn a lost or refused Redis connection into an error that says what was not done."""
+    try:
+        yield
+    except REDIS_UNREACHABLE as exc:
+        raise UnavailableError(f"Redis unreachable: {not_done}") from exc

@@ -15,20 +15,15 @@ and the execution agent retries the command until Redis answers again.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Protocol
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from tradestream.core.errors import UnavailableError
+from tradestream.config.redis import redis_reachable
 from tradestream.core.orders import OrderStatus
 
 PENDING = "pending"
-_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class RecordedOutcome(BaseModel, frozen=True, extra="forbid"):
@@ -91,20 +86,22 @@ class IdempotencyStore:
 
     async def reserve(self, order_link_id: str) -> bool:
         """Claim the id for this caller; False if somebody already has (or had) it."""
-        with _reachable(f"order {order_link_id} not sent"):
+        with redis_reachable(f"order {order_link_id} not sent"):
             key = self.key(order_link_id)
             claimed = await self._redis.set(key, PENDING, nx=True, ex=self._ttl_s)
         return bool(claimed)
 
     async def record(self, order_link_id: str, outcome: RecordedOutcome) -> None:
         """Store the outcome of the call that the reservation covered."""
-        with _reachable(f"the outcome of order {order_link_id} ({outcome.status}) not recorded"):
+        with redis_reachable(
+            f"the outcome of order {order_link_id} ({outcome.status}) not recorded"
+        ):
             key = self.key(order_link_id)
             await self._redis.set(key, outcome.model_dump_json(), ex=self._ttl_s)
 
     async def outcome(self, order_link_id: str) -> RecordedOutcome | None:
         """Return the recorded outcome, or None while the id is only reserved (or unknown)."""
-        with _reachable(f"the outcome of order {order_link_id} not read"):
+        with redis_reachable(f"the outcome of order {order_link_id} not read"):
             value = await self._redis.get(self.key(order_link_id))
         if value is None or value in (PENDING, PENDING.encode()):
             return None
@@ -112,14 +109,5 @@ class IdempotencyStore:
 
     async def is_reserved(self, order_link_id: str) -> bool:
         """Tell whether the id is reserved or has an outcome."""
-        with _reachable(f"the reservation of order {order_link_id} not read"):
+        with redis_reachable(f"the reservation of order {order_link_id} not read"):
             return bool(await self._redis.exists(self.key(order_link_id)))
-
-
-# Turn a lost or refused Redis connection into an error that says what was not done.
-@contextmanager
-def _reachable(not_done: str) -> Iterator[None]:
-    try:
-        yield
-    except _UNREACHABLE as exc:
-        raise UnavailableError(f"Redis unreachable: {not_done}") from exc

@@ -20,18 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from tradestream.core.errors import HaltError, UnavailableError
+from tradestream.config.redis import redis_reachable
+from tradestream.core.errors import HaltError
 from tradestream.exchange.paper import PaperExchange
-
-_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class PaperAccountStore:
@@ -49,7 +44,7 @@ class PaperAccountStore:
 
         A saved account that cannot be read halts: starting afresh would flatten our positions.
         """
-        with _reachable("the paper account not read: not trading"):
+        with redis_reachable("the paper account not read: not trading"):
             account = await self._redis.get(self.account_key)
             orders = await self._redis.hvals(self.orders_key) if account is not None else []
         if account is None:
@@ -68,7 +63,7 @@ class PaperAccountStore:
                 return
             changes = self._exchange.take_changes()
             try:
-                with _reachable("the paper account not saved: its events wait"):
+                with redis_reachable("the paper account not saved: its events wait"):
                     async with self._redis.pipeline(transaction=True) as pipe:
                         pipe.set(self.account_key, json.dumps(changes.account))
                         for link_id, order in changes.orders.items():
@@ -79,12 +74,3 @@ class PaperAccountStore:
             except BaseException:
                 self._exchange.put_back(changes)
                 raise
-
-
-# Turn a lost or refused Redis connection into an error that says what was not done.
-@contextmanager
-def _reachable(not_done: str) -> Iterator[None]:
-    try:
-        yield
-    except _UNREACHABLE as exc:
-        raise UnavailableError(f"Redis unreachable: {not_done}") from exc

@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from tradestream.config.redis import REDIS_UNREACHABLE
 from tradestream.core.errors import UnavailableError
 
 log = logging.getLogger(__name__)
-_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +67,7 @@ class RedisDeadLetterQueue:
                     "time_ms": letter.time_ms,
                 },
             )
-        except _UNREACHABLE as exc:
+        except REDIS_UNREACHABLE as exc:
             raise UnavailableError(
                 f"Redis unreachable: dead letter from {letter.source} not kept"
             ) from exc
