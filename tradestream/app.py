@@ -11,7 +11,9 @@ from __future__ import annotations
 import faust
 
 from tradestream.config.settings import get_settings
+from tradestream.streams import commit_safety
 
+commit_safety.install()  # before any consumer exists: at-least-once across rebalances
 settings = get_settings()
 settings.faust_data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
 

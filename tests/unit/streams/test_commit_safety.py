@@ -1,0 +1,157 @@
+"""Faust's consumer, patched, never commits past an event no agent has finished."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import cast
+
+import faust
+import pytest
+from faust.transport.consumer import Consumer
+from faust.types import TP
+from faust.types.tuples import ConsumerMessage, Message
+
+from tradestream.streams import commit_safety
+
+TOPIC = "exec.reports"
+PARTITION = TP(TOPIC, 0)
+
+
+# One app for the module, alive as long as the process (as ``tradestream.app`` is): a Faust app
+# makes an event loop that a per-test app would leave behind unclosed.
+APP = faust.App("commit-safety-test", broker="kafka://127.0.0.1:1", autodiscover=False)
+
+
+@pytest.fixture
+def consumer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Consumer]:
+    """Yield a real Faust consumer (never started) with clean books, flow running, acks on."""
+    monkeypatch.setattr(APP.topics, "acks_enabled_for", lambda topic: True)
+    APP.flow_control.resume()
+    APP.consumer_generation_id = 7
+    consumer = cast(Consumer, APP.consumer)
+    for books in (
+        consumer._acked, consumer._acked_index, consumer._committed_offset, consumer._gap,
+        consumer._unacked_messages,
+    ):  # fmt: skip
+        books.clear()
+    commit_safety.install()
+    yield consumer
+    commit_safety.install()  # a test that compared with Faust's own rule put the patch back
+
+
+def message(offset: int, generation: int = 7, tp: TP = PARTITION) -> Message:
+    return ConsumerMessage(
+        tp.topic, tp.partition, offset, 0.0, 0, None, None, b"BTCUSDT", b"{}", None,
+        tp=tp, generation_id=generation,
+    )  # fmt: skip
+
+
+def taken(consumer: Consumer, *offsets: int) -> list[Message]:
+    """Return messages as a stream holds them after reading: tracked, not acknowledged."""
+    messages = [message(offset) for offset in offsets]
+    for each in messages:
+        each.incref()
+        consumer._unacked_messages.add(each)
+    return messages
+
+
+def finish(consumer: Consumer, messages: list[Message]) -> None:
+    for each in messages:
+        each.ack(consumer)
+
+
+def commit(consumer: Consumer, *tps: TP) -> dict[TP, int]:
+    """Return what a commit now would write, and record it as committed, as Faust does."""
+    offsets = consumer._filter_committable_offsets(tps or [PARTITION])
+    consumer._committed_offset.update(offsets)
+    return offsets
+
+
+def test_faust_alone_commits_over_the_event_in_progress(consumer: Consumer) -> None:
+    """The faust-streaming#606 case, so that this module's reason stays checked."""
+    commit_safety.uninstall()
+    consumer._committed_offset[PARTITION] = 2585
+    in_progress, *rest = taken(consumer, 2585, 2586, 2587, 2588, 2589)
+    finish(consumer, rest)
+    assert commit(consumer) == {PARTITION: 2590}
+    assert not in_progress.acked
+
+
+def test_the_commit_waits_for_the_event_in_progress(consumer: Consumer) -> None:
+    consumer._committed_offset[PARTITION] = 2585
+    in_progress, *rest = taken(consumer, 2585, 2586, 2587, 2588, 2589)
+    finish(consumer, rest)
+    assert commit(consumer) == {}
+    finish(consumer, [in_progress])
+    assert commit(consumer) == {PARTITION: 2590}
+
+
+def test_the_commit_stops_below_an_event_in_progress_after_a_run(consumer: Consumer) -> None:
+    consumer._committed_offset[PARTITION] = 10
+    messages = taken(consumer, 10, 11, 12, 13, 14)
+    finish(consumer, [messages[0], messages[1], messages[3], messages[4]])
+    assert commit(consumer) == {PARTITION: 12}
+    finish(consumer, [messages[2]])
+    assert commit(consumer) == {PARTITION: 15}
+
+
+def test_an_event_in_progress_elsewhere_does_not_hold_this_partition(consumer: Consumer) -> None:
+    other = TP(TOPIC, 1)
+    consumer._committed_offset[PARTITION] = 0
+    elsewhere = message(0, tp=other)
+    elsewhere.incref()
+    consumer._unacked_messages.add(elsewhere)
+    finish(consumer, taken(consumer, 0, 1, 2))
+    assert commit(consumer, PARTITION, other) == {PARTITION: 3}
+
+
+def test_an_event_of_an_older_generation_is_retired_not_counted(consumer: Consumer) -> None:
+    consumer._committed_offset[PARTITION] = 40
+    stale = message(40, generation=6)
+    stale.incref()
+    consumer._unacked_messages.add(stale)
+    assert stale.ack(consumer) is False
+    assert stale.acked
+    assert stale not in consumer._unacked_messages
+    assert commit(consumer) == {}
+
+
+def test_acknowledgements_during_a_rebalance_are_not_counted(consumer: Consumer) -> None:
+    """What a stream skips while flow control is suspended comes back after the seek."""
+    consumer._committed_offset[PARTITION] = 100
+    skipped = taken(consumer, 100, 101, 102)
+    consumer.app.flow_control.suspend()
+    finish(consumer, skipped)
+    assert all(each.acked for each in skipped)
+    assert not consumer._unacked_messages
+    consumer.app.flow_control.resume()
+    assert commit(consumer) == {}
+    finish(consumer, taken(consumer, 100, 101, 102))
+    assert commit(consumer) == {PARTITION: 103}
+
+
+def test_a_run_from_a_fresh_group_commits_when_nothing_is_in_progress(consumer: Consumer) -> None:
+    finish(consumer, taken(consumer, 0, 1, 2, 3))
+    assert commit(consumer) == {PARTITION: 4}
+
+
+def test_offsets_the_fetcher_saw_missing_still_count(consumer: Consumer) -> None:
+    consumer._committed_offset[PARTITION] = 3
+    consumer._gap[PARTITION].addi(5, 7)
+    finish(consumer, taken(consumer, 3, 4, 7, 8))
+    assert commit(consumer) == {PARTITION: 9}
+
+
+def test_install_is_idempotent_and_reversible(consumer: Consumer) -> None:
+    commit_safety.install()
+    patched = Consumer.ack
+    commit_safety.uninstall()
+    assert Consumer.ack is not patched
+    commit_safety.install()
+    assert Consumer.ack is patched
+
+
+def test_in_flight_floors_skip_finished_events() -> None:
+    done, waiting, later = message(3), message(5), message(9)
+    done.acked = True
+    assert commit_safety.in_flight_floors([done, later, waiting]) == {PARTITION: 5}

@@ -1,0 +1,145 @@
+"""Keep Faust from committing an offset that no agent has finished with.
+
+At-least-once delivery holds only if a partition's committed offset never passes an event some
+agent has not finished. faust-streaming 0.15.3 breaks that in two places, and a SIGKILL after
+such a commit loses the events it passed over (the split crash test lost up to 36 orders from
+PostgreSQL this way, and 8 execution lanes could lose a command):
+
+1. **Skipped events count as done.** During a rebalance ``Stream.__aiter__`` skips every event
+   it takes while flow control is suspended, or that was fetched in an older consumer
+   generation, and it acknowledges the skipped event, even on a ``noack`` stream. When the
+   other agents on that topic have already finished the event, that acknowledgement is the last
+   one, and its offset becomes committable although the skipping agent (a records sink behind a
+   backlog) never handled it. The revocation commit runs with no committed offset on record
+   (Faust drops it first) and so commits that run of offsets as it is.
+2. **One in-flight event at the head is stepped over** (faust-streaming#606, PR #707 still
+   open): ``Consumer._new_offset`` tolerates a one-offset gap between the committed offset and
+   the first acknowledged one, meant for transaction markers, so an event still being worked on
+   at the committed offset while later ones finish (execution lanes) is committed over.
+
+:func:`install` patches both, once per process, before the app starts:
+
+- an acknowledgement made while flow control is suspended, or of an event from an older
+  generation, retires the event without counting its offset: after every rebalance Faust seeks
+  back to the committed offset and fetches those events again, so they are handled again by
+  every agent (every effect downstream is idempotent) instead of never by one of them;
+- a commit never passes the lowest offset of an event that a stream has taken and not finished.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from faust.transport.consumer import Consumer
+from faust.types import TP
+from faust.types.tuples import Message, ack_lock
+from faust.utils.functional import consecutive_numbers
+from mode.utils.futures import notify
+
+_installed = threading.Lock()
+_state: dict[str, Any] = {}
+
+
+def install() -> None:
+    """Patch Faust's consumer (idempotent); the originals stay reachable for :func:`uninstall`."""
+    with _installed:
+        if _state:
+            return
+        _state["ack"] = Consumer.ack
+        _state["filter"] = Consumer._filter_committable_offsets
+        Consumer.ack = _ack  # type: ignore[method-assign]
+        Consumer._filter_committable_offsets = _filter_committable_offsets  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    """Restore Faust's own methods (tests that compare both behaviours)."""
+    with _installed:
+        if not _state:
+            return
+        Consumer.ack = _state.pop("ack")  # type: ignore[method-assign]
+        Consumer._filter_committable_offsets = _state.pop("filter")  # type: ignore[method-assign]
+
+
+def is_stale(consumer: Consumer, message: Message) -> bool:
+    """Say whether ``message`` will be fetched again: taken during or before the last rebalance."""
+    app = consumer.app
+    if not app.flow_control.is_active():
+        return True
+    generation = message.generation_id
+    return generation is not None and generation != app.consumer_generation_id
+
+
+def _ack(self: Consumer, message: Message) -> bool:
+    """Count an acknowledgement, unless its event will come back after the rebalance."""
+    if not is_stale(self, message):
+        original: Any = _state["ack"]
+        return bool(original(self, message))
+    with ack_lock:
+        if message.acked:
+            return False
+        message.acked = True  # retired: no stream waits on it, no commit counts it
+        self._unacked_messages.discard(message)
+    notify(self._waiting_for_ack)
+    return False
+
+
+def in_flight_floors(messages: Iterable[Message]) -> dict[TP, int]:
+    """Return, per partition, the lowest offset of an event taken by a stream and not finished."""
+    floors: dict[TP, int] = {}
+    for message in list(messages):
+        if message.acked:
+            continue
+        tp, offset = message.tp, message.offset
+        if offset < floors.get(tp, offset + 1):
+            floors[tp] = offset
+    return floors
+
+
+def _filter_committable_offsets(self: Consumer, tps: Iterable[TP]) -> dict[TP, int]:
+    floors = in_flight_floors(self._unacked_messages)
+    commit_offsets: dict[TP, int] = {}
+    for tp in tps:
+        offset = next_commit(self, tp, floors.get(tp))
+        if offset is not None and self._should_commit(tp, offset):
+            commit_offsets[tp] = offset
+    return commit_offsets
+
+
+def next_commit(consumer: Consumer, tp: TP, floor: int | None) -> int | None:
+    """Return the offset to commit for ``tp`` (the next one to read), or None to wait.
+
+    Faust's rule (fold known gaps in, take the first run of consecutive acknowledged offsets,
+    tolerate a one-offset gap at the head) stopped below ``floor``, the lowest in-flight offset.
+    """
+    acked: list[int] = consumer._acked[tp]
+    if not acked:
+        return None
+    _fold_gaps(consumer, tp, acked)
+    acked.sort()
+    committed = consumer._committed_offset[tp]
+    if committed and acked[0] - committed > 1:
+        return None
+    batch = next(consecutive_numbers(acked))
+    if floor is not None:
+        batch = [offset for offset in batch if offset < floor]
+        if not batch:
+            return None
+    del acked[: len(batch)]
+    consumer._acked_index[tp].difference_update(batch)
+    return int(batch[-1]) + 1
+
+
+def _fold_gaps(consumer: Consumer, tp: TP, acked: list[int]) -> None:
+    """Count offsets the fetcher saw missing (compaction, markers) as acknowledged, like Faust."""
+    gaps = consumer._gap[tp]
+    if not gaps:
+        return
+    max_offset = max(acked)
+    missing: list[int] = []
+    for interval in sorted(gaps.overlap(0, max_offset), key=lambda entry: entry.begin):
+        missing.extend(range(interval.begin, interval.end))
+    if missing:
+        acked.extend(missing)
+        gaps.chop(0, max(missing[-1], max_offset + 1))
