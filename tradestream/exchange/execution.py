@@ -14,7 +14,9 @@ those of an order still being placed wait until its ``OrderSubmitted`` stands be
 
 ``SetTradingStop`` sets the stop-loss the exchange holds on a whole position (the protection
 agent's safety net); it reports no order event: there is no order until the exchange triggers it.
-A stop refused because the position closed meanwhile is dropped; other refusals are raised.
+A stop refused because the position closed meanwhile is dropped; one refused because the mark
+has already crossed it closes the position (reduce-only MARKET, one close per stop command);
+other refusals are raised.
 
 ``QueryOrder`` asks the exchange about one order by ``orderLinkId`` and reports its answer as
 events (``order_reports``): reconciliation sends it for orders we hold open that the exchange no
@@ -40,6 +42,7 @@ from tradestream.exchange.base import Exchange, ExchangeError
 from tradestream.exchange.order_gateway import OrderGateway, followed_duplicate
 from tradestream.exchange.order_reports import reports_of, unknown_order
 from tradestream.exchange.paper import PaperExchange
+from tradestream.schemas.exchange import PositionSnapshot
 from tradestream.schemas.market import BookTop
 from tradestream.schemas.orders import (
     CancelOrder,
@@ -65,6 +68,20 @@ def close_signal_id(command_id: str) -> str:
     if len(command_id) <= 64:
         return command_id
     return hashlib.blake2b(command_id.encode(), digest_size=16).hexdigest()
+
+
+def crossed_stop_command_id(stop_command_id: str) -> str:
+    """Derive the id of the close for a stop crossed before it was set: one close per stop."""
+    digest = hashlib.blake2b(stop_command_id.encode(), digest_size=16).hexdigest()
+    return f"stop-crossed-{digest}"
+
+
+def stop_crossed(position: PositionSnapshot, stop_loss: Decimal) -> bool:
+    """Say whether ``position``'s mark already lies at or beyond ``stop_loss`` (unknown: no)."""
+    mark = position.mark_price
+    if not mark or position.side is None:
+        return False
+    return mark <= stop_loss if position.side is Side.BUY else mark >= stop_loss
 
 
 class ExecutionDesk:
@@ -189,15 +206,35 @@ class ExecutionDesk:
                 trigger_by=command.trigger_by,
             )
         except ExchangeError as exc:
-            # Setting a level twice is harmless, so a transient failure is retried as it is;
-            # a position closed meanwhile needs no stop (anything else is the caller's to see).
+            # Setting a level twice is harmless, so a transient failure is retried as it is.
             if exc.outcome.retryable:
                 raise RetryableError(f"exchange stop of {command.symbol} not set: {exc}") from exc
-            if not any(p.size for p in await self._exchange.positions(command.symbol)):
-                log.info("%s: no position left, stop %s not needed", command.symbol,
-                         command.stop_loss)  # fmt: skip
-                return
-            raise
+            await self._on_stop_refused(command, exc)
+
+    async def _on_stop_refused(self, command: SetTradingStop, refusal: ExchangeError) -> None:
+        """Drop a stop a closed position no longer needs; close one whose stop is already crossed.
+
+        Bybit refuses a stop-loss on the wrong side of the price (10001): the position has moved
+        through its stop before the stop could be held, and what the stop was for is due now.
+        """
+        held = [p for p in await self._exchange.positions(command.symbol) if p.size]
+        if not held:
+            log.info("%s: no position left, stop %s not needed", command.symbol,
+                     command.stop_loss)  # fmt: skip
+            return
+        if not stop_crossed(held[0], command.stop_loss):
+            raise refusal
+        log.warning("%s: stop %s refused (%s): the mark %s has crossed it; closing the position",
+                    command.symbol, command.stop_loss, refusal, held[0].mark_price)  # fmt: skip
+        await self._close(
+            ClosePosition(
+                command_id=crossed_stop_command_id(command.command_id),
+                strategy=command.strategy,
+                symbol=command.symbol,
+                reason=f"stop {command.stop_loss} crossed before the exchange held it",
+                issued_at_ms=command.issued_at_ms,
+            )
+        )
 
     async def _query(self, command: QueryOrder) -> None:
         self._silent.pop(command.order_link_id, None)

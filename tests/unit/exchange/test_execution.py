@@ -12,6 +12,7 @@ import pytest
 from tests.support.waiting import eventually
 from tests.unit.exchange.conftest import SYMBOL, FakeMsClock, PlaceFactory
 from tradestream.core.errors import RetryableError
+from tradestream.core.orders.client_id import order_link_id
 from tradestream.core.resilience import (
     CircuitBreaker,
     Outcome,
@@ -20,10 +21,16 @@ from tradestream.core.resilience import (
     RetryPolicyConfig,
 )
 from tradestream.exchange.base import ExchangeError
-from tradestream.exchange.execution import ExecutionDesk, close_signal_id
+from tradestream.exchange.execution import (
+    ExecutionDesk,
+    close_signal_id,
+    crossed_stop_command_id,
+    stop_crossed,
+)
 from tradestream.exchange.idempotency import MemoryIdempotencyStore, RecordedOutcome
 from tradestream.exchange.order_gateway import OrderGateway
 from tradestream.exchange.paper import PaperExchange
+from tradestream.schemas.exchange import PositionSnapshot
 from tradestream.schemas.market import BookTop
 from tradestream.schemas.orders import ClosePosition, QueryOrder, SetTradingStop, Side
 
@@ -143,14 +150,54 @@ async def test_a_stop_is_set_on_the_exchange_held_again_quietly_and_reports_no_o
     assert position.stop_loss == Decimal(64000)
 
 
-async def test_a_stop_for_a_position_closed_meanwhile_is_dropped_any_other_refusal_raised(
+async def test_a_stop_for_a_position_closed_meanwhile_is_dropped(
     desk: ExecutionDesk, make_place: PlaceFactory
 ) -> None:
     assert await desk.execute(stop("64000")) == []  # nothing open: nothing to protect
+
+
+async def test_a_stop_the_mark_has_crossed_closes_the_position_once(
+    desk: ExecutionDesk, paper: PaperExchange, make_place: PlaceFactory
+) -> None:
+    await desk.execute(make_place(qty="0.01"))  # long at about 65,000
+
+    events = await desk.execute(stop("66000", command_id="xs-2"))  # above the mark: refused
+
+    assert [e.kind for e in events] == ["order_submitted", "order_accepted", "order_filled"]
+    assert events[0].order_link_id == order_link_id(
+        "protection", SYMBOL, crossed_stop_command_id("xs-2")
+    )
+    assert not [p for p in await paper.positions(SYMBOL) if p.size]
+    assert await desk.execute(stop("66000", command_id="xs-2")) == []  # redelivered: flat now
+
+
+async def test_any_other_refusal_of_a_stop_is_raised(
+    desk: ExecutionDesk, paper: PaperExchange, make_place: PlaceFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
     await desk.execute(make_place(qty="0.01"))
 
-    with pytest.raises(ExchangeError, match="should lower than base_price"):
-        await desk.execute(stop("66000", command_id="xs-2"))
+    async def refuse(*args: object, **kwargs: object) -> None:
+        raise ExchangeError(Outcome.REJECT, "10001: params error")
+
+    monkeypatch.setattr(paper, "set_trading_stop", refuse)
+    with pytest.raises(ExchangeError, match="params error"):
+        await desk.execute(stop("64000", command_id="xs-3"))  # below the mark: not crossed
+    assert [p.size for p in await paper.positions(SYMBOL)] == [Decimal("0.01")]
+
+
+def test_a_stop_counts_as_crossed_only_beyond_a_known_mark() -> None:
+    def position(side: Side | None, mark: str) -> PositionSnapshot:
+        return PositionSnapshot(symbol=SYMBOL, side=side, size=Decimal(1 if side else 0),
+                                entry_price=Decimal(100), leverage=Decimal(1),
+                                mark_price=Decimal(mark))  # fmt: skip
+
+    assert stop_crossed(position(Side.BUY, "95"), Decimal(95))
+    assert not stop_crossed(position(Side.BUY, "96"), Decimal(95))
+    assert stop_crossed(position(Side.SELL, "106"), Decimal(105))
+    assert not stop_crossed(position(Side.SELL, "104"), Decimal(105))
+    assert not stop_crossed(position(Side.BUY, "0"), Decimal(95))  # no mark: cannot tell
+    assert not stop_crossed(position(None, "90"), Decimal(95))
 
 
 class HeldRecordStore(MemoryIdempotencyStore):
