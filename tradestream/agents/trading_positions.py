@@ -81,8 +81,11 @@ async def track_positions(reports: Any) -> None:
 def _track_order(report: OrderEvent) -> None:
     stored = positions_by_symbol[report.symbol]
     known = _known_orders(stored)
-    if track_order(known, report):
-        positions_by_symbol[report.symbol] = {**stored, "orders": _orders_json(known)}
+    ended: dict[str, int] = dict(stored.get("ended", {}))
+    if track_order(known, report, ended):
+        positions_by_symbol[report.symbol] = {
+            **stored, "orders": _orders_json(known), "ended": ended,
+        }  # fmt: skip
 
 
 def _known_orders(stored: dict[str, Any]) -> dict[str, KnownOrder]:
@@ -173,6 +176,7 @@ async def _reconcile(snapshot: ExchangeSnapshot) -> None:
         None if pending is None else Mismatch.from_json(pending),
         confirm_after_ms=int(settings.reconcile_interval_s * 500),
         last_fill_ms=stored.get("filled_at_ms", 0),
+        ended=stored.get("ended", {}),
     )
     updated = {**stored, "orders": _orders_json(known | outcome.adopted)}
     updated["mismatch"] = None if outcome.mismatch is None else outcome.mismatch.to_json()

@@ -21,7 +21,7 @@ the exchange reported open. Against an ``ExchangeSnapshot`` of the same symbol:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -103,10 +103,22 @@ class Reconciliation:
     mismatch: Mismatch | None
 
 
-def track_order(known: dict[str, KnownOrder], event: OrderEvent) -> bool:
-    """Keep ``known`` to the orders the exchange holds open; return whether it changed."""
+ENDED_KEPT = 64
+"""How many ended orders a symbol remembers: enough to outlast any snapshot still on its way."""
+
+
+def track_order(
+    known: dict[str, KnownOrder], event: OrderEvent, ended: dict[str, int] | None = None
+) -> bool:
+    """Keep ``known`` to the orders the exchange holds open; return whether it changed.
+
+    ``ended`` remembers the orders seen to end (newest last, at most ``ENDED_KEPT``): a late or
+    redelivered event of such an order does not bring it back as open.
+    """
     link_id = event.order_link_id
     if isinstance(event, OrderCancelRejected):
+        return False
+    if ended is not None and link_id in ended:
         return False
     previous = known.get(link_id)
     if isinstance(event, OrderSubmitted):
@@ -119,7 +131,11 @@ def track_order(known: dict[str, KnownOrder], event: OrderEvent) -> bool:
         else:
             known[link_id] = replace(previous, status=event.kind, updated_ms=event.occurred_at_ms)
         return True
-    return known.pop(link_id, None) is not None
+    if ended is not None:
+        ended[link_id] = event.occurred_at_ms
+        for oldest in list(ended)[: max(0, len(ended) - ENDED_KEPT)]:
+            del ended[oldest]
+    return known.pop(link_id, None) is not None or ended is not None
 
 
 def reconcile(
@@ -130,13 +146,19 @@ def reconcile(
     *,
     confirm_after_ms: int,
     last_fill_ms: int = 0,
+    ended: Collection[str] = (),
 ) -> Reconciliation:
     """Decide what ``snapshot`` changes in one symbol's orders and position.
 
     ``last_fill_ms`` is the time of the newest execution applied to ``position``: a snapshot
     taken before it is too old to compare the position with, and leaves ``pending`` as it is.
+    ``ended`` names orders already seen to end: a snapshot that still lists one was taken
+    before its end, and does not make it an external order to adopt.
     """
-    listed = {order.order_link_id: order for order in snapshot.open_orders}
+    listed = {
+        order.order_link_id: order for order in snapshot.open_orders
+        if order.order_link_id not in ended
+    }  # fmt: skip
     adopted = {
         link_id: KnownOrder(
             _status(known.get(link_id)), snapshot.taken_at_ms, external=True, adopted=True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tradestream.core.portfolio.reconciliation import (
+    ENDED_KEPT,
     RECENT_MS,
     KnownOrder,
     Mismatch,
@@ -162,3 +163,45 @@ def test_a_position_the_exchange_no_longer_holds_is_closed_in_our_tables() -> No
     assert closed.position is not None
     assert not closed.position.is_open
     assert closed.position.realized_pnl == ours.realized_pnl
+
+
+def filled(link_id: str, at: int) -> OrderFilled:
+    return OrderFilled(order_link_id=link_id, symbol=SYMBOL, occurred_at_ms=at,
+                       exec_id=f"e-{link_id}", side=Side.BUY, exec_qty=Decimal("0.01"),
+                       exec_price=Decimal(60000),
+                       exec_fee=Decimal(0), is_maker=True, cum_qty=Decimal("0.01"),
+                       avg_price=Decimal(60000), leaves_qty=Decimal(0))  # fmt: skip
+
+
+def test_a_snapshot_taken_before_an_order_filled_does_not_adopt_it() -> None:
+    known: dict[str, KnownOrder] = {}
+    ended: dict[str, int] = {}
+    track_order(known, OrderSubmitted(order_link_id="ours", symbol=SYMBOL, occurred_at_ms=1), ended)
+    track_order(known, accepted("ours", 2), ended)
+    assert track_order(known, filled("ours", 9_000), ended)
+    assert (known, ended) == ({}, {"ours": 9_000})
+
+    stale = reconcile(snapshot(8_000, "ours", "manual-1"), PositionState(symbol=SYMBOL), known,
+                      None, confirm_after_ms=CONFIRM_MS, ended=ended)  # fmt: skip
+
+    assert list(stale.adopted) == ["manual-1"]
+    assert [c.subject for c in stale.corrections] == ["manual-1"]
+
+
+def test_a_late_event_of_an_ended_order_does_not_reopen_it() -> None:
+    known: dict[str, KnownOrder] = {}
+    ended: dict[str, int] = {}
+    track_order(known, OrderSubmitted(order_link_id="ours", symbol=SYMBOL, occurred_at_ms=1), ended)
+    track_order(known, filled("ours", 5), ended)
+    assert not track_order(known, accepted("ours", 3), ended)  # redelivered after a restart
+    assert known == {}
+
+
+def test_ended_orders_are_remembered_up_to_a_bound_oldest_forgotten_first() -> None:
+    known: dict[str, KnownOrder] = {}
+    ended: dict[str, int] = {}
+    for n in range(ENDED_KEPT + 3):
+        track_order(known, filled(f"o{n}", n), ended)
+    assert len(ended) == ENDED_KEPT
+    assert "o0" not in ended
+    assert f"o{ENDED_KEPT + 2}" in ended
