@@ -86,15 +86,6 @@ async def stream(settings: Settings, orders: list[PlaceOrder]) -> None:
         await producer.stop()
 
 
-KNOWN_SPLIT_LOSS = (
-    "known, open (issue 11): with the positions part in a worker of its own, order events on "
-    "exec.reports never reached PostgreSQL after that worker was restarted (5 of 22 runs); the "
-    "exchange, its one order per command and the positions table were right"
-)
-"""Checked strictly everywhere else: only this symptom of the split layout (orders missing from
-PostgreSQL whose events are on exec.reports, nothing else wrong) is a known, recorded failure
-(xfail at run time, with what is missing and what exec.reports holds of it)."""
-
 LAYOUTS = {
     "one_worker": {"trading": "trading"},
     "split": {"execution": "execution", "positions": "risk,positions,protection,signals"},
@@ -189,13 +180,10 @@ async def test_sigkilled_workers_send_each_order_once_and_the_records_equal_the_
         await eventually(lambda: _table_matches(table, sim), within=60)
         try:
             await eventually(lambda: _all_filled_in(pool, sim, link_ids), within=120)
-        except AssertionError:
+        except AssertionError as exc:  # name what is missing, and what exec.reports holds of it
             missing = _STATE["postgres_missing"]
-            _STATE["reports_of_missing"] = found = await _reports_of(settings, missing)
-            known = missing and all(found.values()) and not _STATE["postgres_not_at_exchange"]
-            if layout == "split" and known:  # exactly the known symptom, nothing else
-                pytest.xfail(KNOWN_SPLIT_LOSS + f": {_STATE}")
-            raise
+            _STATE["reports_of_missing"] = await _reports_of(settings, missing)
+            raise AssertionError(f"PostgreSQL is not the exchange: {_STATE}") from exc
         await eventually(lambda: _positions_match(pool, sim), within=60)
         executions = await rows(pool, "SELECT symbol, side, qty FROM executions")
         assert _net(executions) == {s: exchange_size(sim, s) for s in QTY}

@@ -9,9 +9,9 @@ stream with acks off and keeps the event objects themselves: a batch is whatever
 the previous one was being landed (a busy sink writes larger batches, an idle one writes at
 once), and every event of a batch is acknowledged after ``land`` returned. Faust commits a
 partition only up to its first unacknowledged offset, so a crash at any point redelivers what
-was not landed, and the sink's upserts make that harmless. (No stall was seen in the split
-crash runs since; records missing from PostgreSQL after a positions-worker restart were seen
-once more, so that loss has another cause, still open.)
+was not landed, and the sink's upserts make that harmless. (Records that went missing from
+PostgreSQL after a positions-worker restart had another cause: Faust acknowledged events its
+streams skipped during a rebalance, see ``streams/commit_safety.py``.)
 """
 
 from __future__ import annotations
