@@ -28,6 +28,7 @@ PostgreSQL this way, and 8 execution lanes could lose a command):
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -38,8 +39,10 @@ from faust.types.tuples import Message, ack_lock
 from faust.utils.functional import consecutive_numbers
 from mode.utils.futures import notify
 
+log = logging.getLogger(__name__)
 _installed = threading.Lock()
 _state: dict[str, Any] = {}
+_retired = {"count": 0, "logged_generation": -1}
 
 
 def install() -> None:
@@ -82,7 +85,23 @@ def _ack(self: Consumer, message: Message) -> bool:
         message.acked = True  # retired: no stream waits on it, no commit counts it
         self._unacked_messages.discard(message)
     notify(self._waiting_for_ack)
+    _note_retired(self, message)
     return False
+
+
+def retired_count() -> int:
+    """Return how many acknowledgements this process has retired (for logs and tests)."""
+    return _retired["count"]
+
+
+def _note_retired(consumer: Consumer, message: Message) -> None:
+    _retired["count"] += 1
+    generation = consumer.app.consumer_generation_id
+    if _retired["logged_generation"] != generation:  # once per rebalance: it comes in bursts
+        _retired["logged_generation"] = generation
+        log.info("rebalance: acknowledgements taken meanwhile (first %s@%d, fetched in "
+                 "generation %s, now %s) are not counted; Faust fetches those events again",
+                 message.tp, message.offset, message.generation_id, generation)  # fmt: skip
 
 
 def in_flight_floors(messages: Iterable[Message]) -> dict[TP, int]:

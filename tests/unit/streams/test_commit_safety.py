@@ -110,7 +110,9 @@ def test_an_event_of_an_older_generation_is_retired_not_counted(consumer: Consum
     stale = message(40, generation=6)
     stale.incref()
     consumer._unacked_messages.add(stale)
+    retired = commit_safety.retired_count()
     assert stale.ack(consumer) is False
+    assert commit_safety.retired_count() == retired + 1
     assert stale.acked
     assert stale not in consumer._unacked_messages
     assert commit(consumer) == {}
