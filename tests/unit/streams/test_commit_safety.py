@@ -157,3 +157,32 @@ def test_in_flight_floors_skip_finished_events() -> None:
     done, waiting, later = message(3), message(5), message(9)
     done.acked = True
     assert commit_safety.in_flight_floors([done, later, waiting]) == {PARTITION: 5}
+
+
+async def test_after_recovery_a_partition_nobody_committed_is_read_from_its_start(
+    consumer: Consumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its fetch position may lie past records dropped while the tables recovered."""
+    committed, fresh = TP(TOPIC, 1), TP(TOPIC, 2)
+    changelog = TP("app-positions-changelog", 0)
+    seeks: list[tuple[TP, int]] = []
+
+    async def seek_to_committed() -> dict[TP, int | None]:
+        return {PARTITION: 0, committed: 12, fresh: None, changelog: None}
+
+    async def earliest_offsets(*tps: TP) -> dict[TP, int]:
+        return dict.fromkeys(tps, 3)
+
+    async def seek(tp: TP, offset: int) -> None:
+        seeks.append((tp, offset))
+
+    monkeypatch.setattr(APP.topics, "acks_enabled_for", lambda topic: topic == TOPIC)
+    monkeypatch.setattr(consumer, "seek_to_committed", seek_to_committed)
+    monkeypatch.setattr(consumer, "assignment", lambda: {PARTITION, committed, fresh, changelog})
+    monkeypatch.setattr(consumer, "earliest_offsets", earliest_offsets)
+    monkeypatch.setattr(consumer, "seek", seek)
+
+    await consumer.perform_seek()
+
+    assert consumer._committed_offset[committed] == 12
+    assert seeks == [(PARTITION, 3), (fresh, 3)]  # committed 0 is nothing committed too
