@@ -34,6 +34,14 @@ PostgreSQL this way, and 8 execution lanes could lose a command):
    first 10 orders' records of a partition this way, seed 377334593). With
    ``auto_offset_reset=earliest`` such a partition is now sought to its first offset, which is
    where a worker with nothing committed must read from.
+4. **Commits run while the committed offsets are unknown.** Faust forgets a partition's
+   committed offset when it is revoked and learns it again in that seek, which can take a
+   second; meanwhile the agents may already handle records (recovery resumes the flow before
+   the seek), and the periodic commit, seeing no committed offset, commits the first run of
+   acknowledged offsets whatever lies before it. The seek then writes back the offset it read
+   before that commit, older than the one committed, and no later acknowledgement can close the
+   gap: with 8 execution lanes every restarted worker stalled on it (crash-test seed 212656365).
+   A partition is now committed only once the seek has established its committed offset.
 """
 
 from __future__ import annotations
@@ -63,9 +71,11 @@ def install() -> None:
         _state["ack"] = Consumer.ack
         _state["filter"] = Consumer._filter_committable_offsets
         _state["seek"] = Consumer.perform_seek
+        _state["revoked"] = Consumer.on_partitions_revoked
         Consumer.ack = _ack  # type: ignore[method-assign]
         Consumer._filter_committable_offsets = _filter_committable_offsets  # type: ignore[method-assign]
         Consumer.perform_seek = _perform_seek  # type: ignore[method-assign]
+        Consumer.on_partitions_revoked = _on_partitions_revoked  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -76,6 +86,7 @@ def uninstall() -> None:
         Consumer.ack = _state.pop("ack")  # type: ignore[method-assign]
         Consumer._filter_committable_offsets = _state.pop("filter")  # type: ignore[method-assign]
         Consumer.perform_seek = _state.pop("seek")  # type: ignore[method-assign]
+        Consumer.on_partitions_revoked = _state.pop("revoked")  # type: ignore[method-assign]
 
 
 def is_stale(consumer: Consumer, message: Message) -> bool:
@@ -117,10 +128,29 @@ def _note_retired(consumer: Consumer, message: Message) -> None:
                  message.tp, message.offset, message.generation_id, generation)  # fmt: skip
 
 
+def settled(consumer: Consumer) -> set[TP]:
+    """Return the partitions whose committed offset the last seek established (commit these)."""
+    known: set[TP] | None = consumer.__dict__.get("_tradestream_settled")
+    if known is None:
+        known = consumer.__dict__["_tradestream_settled"] = set()
+    return known
+
+
+async def _on_partitions_revoked(self: Consumer, revoked: set[TP]) -> None:
+    settled(self).difference_update(revoked)  # before Faust forgets their committed offsets
+    original: Any = _state["revoked"]
+    await original(self, revoked)
+
+
 async def _perform_seek(self: Consumer) -> None:
     """Seek to the committed offsets, and partitions with none to their first offset."""
     original: Any = _state["seek"]
     await original(self)
+    await _seek_uncommitted_to_start(self)
+    settled(self).update(self.assignment())
+
+
+async def _seek_uncommitted_to_start(self: Consumer) -> None:
     app = self.app
     if app.conf.consumer_auto_offset_reset != "earliest":
         return
@@ -152,8 +182,11 @@ def in_flight_floors(messages: Iterable[Message]) -> dict[TP, int]:
 
 def _filter_committable_offsets(self: Consumer, tps: Iterable[TP]) -> dict[TP, int]:
     floors = in_flight_floors(self._unacked_messages)
+    known = settled(self)
     commit_offsets: dict[TP, int] = {}
     for tp in tps:
+        if tp not in known:
+            continue  # its committed offset is being learnt again: its acks wait for that
         offset = next_commit(self, tp, floors.get(tp))
         if offset is not None and self._should_commit(tp, offset):
             commit_offsets[tp] = offset

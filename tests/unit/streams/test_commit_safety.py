@@ -34,6 +34,8 @@ def consumer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Consumer]:
         consumer._unacked_messages,
     ):  # fmt: skip
         books.clear()
+    commit_safety.settled(consumer).clear()
+    commit_safety.settled(consumer).update(TP(TOPIC, n) for n in range(4))
     commit_safety.install()
     yield consumer
     commit_safety.install()  # a test that compared with Faust's own rule put the patch back
@@ -182,7 +184,32 @@ async def test_after_recovery_a_partition_nobody_committed_is_read_from_its_star
     monkeypatch.setattr(consumer, "earliest_offsets", earliest_offsets)
     monkeypatch.setattr(consumer, "seek", seek)
 
+    commit_safety.settled(consumer).clear()
     await consumer.perform_seek()
 
     assert consumer._committed_offset[committed] == 12
     assert seeks == [(PARTITION, 3), (fresh, 3)]  # committed 0 is nothing committed too
+    assert commit_safety.settled(consumer) == {PARTITION, committed, fresh, changelog}
+
+
+async def test_nothing_is_committed_while_the_committed_offset_is_being_learnt(
+    consumer: Consumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From revocation until the seek that ends recovery, acknowledgements wait."""
+    monkeypatch.setattr(consumer.app, "_on_partitions_revoked", _nothing_to_do)
+    await consumer.on_partitions_revoked({PARTITION})
+    finish(consumer, taken(consumer, 24, 25, 26))  # handled before the seek, as recovery allows
+    assert commit(consumer) == {}
+    assert consumer._acked[PARTITION] == [24, 25, 26]
+
+    async def seek_to_committed() -> dict[TP, int | None]:
+        return {PARTITION: 24}
+
+    monkeypatch.setattr(consumer, "seek_to_committed", seek_to_committed)
+    monkeypatch.setattr(consumer, "assignment", lambda: {PARTITION})
+    await consumer.perform_seek()
+    assert commit(consumer) == {PARTITION: 27}
+
+
+async def _nothing_to_do(revoked: set[TP]) -> None:
+    return None
