@@ -194,9 +194,9 @@ class Settings(BaseSettings):
     execution_concurrency: PositiveInt = Field(
         default=1,
         description="How many order commands the execution agent carries out at once, each "
-        "symbol's in order (agents/lanes.py). 1 (one at a time) is the default: with 8, a "
-        "crash-test run stalled on exec.orders (an event never acknowledged while every lane "
-        "was idle) and left 38 orders unsent within the test's 2 minutes; cause not found.",
+        "symbol's in order (agents/lanes.py). 1 (one at a time) is the default: with 8 the "
+        "crash test passes, but a restarted worker can stop committing exec.orders until the "
+        "stall watch restarts it (2 of 8 such runs); cause not found.",
     )
     reconcile_interval_s: float = Field(
         default=10.0,
