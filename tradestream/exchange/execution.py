@@ -14,8 +14,8 @@ those of an order still being placed wait until its ``OrderSubmitted`` stands be
 
 ``SetTradingStop`` sets the stop-loss the exchange holds on a whole position (the protection
 agent's safety net); it reports no order event: there is no order until the exchange triggers it.
-A stop refused because the position closed meanwhile is dropped; one refused because the mark
-has already crossed it closes the position (reduce-only MARKET, one close per stop command);
+A stop refused because the position closed meanwhile, or because the mark has already crossed
+it (the protection agent's tighter stop closes that position), is dropped with a log line;
 other refusals are raised.
 
 ``QueryOrder`` asks the exchange about one order by ``orderLinkId`` and reports its answer as
@@ -68,12 +68,6 @@ def close_signal_id(command_id: str) -> str:
     if len(command_id) <= 64:
         return command_id
     return hashlib.blake2b(command_id.encode(), digest_size=16).hexdigest()
-
-
-def crossed_stop_command_id(stop_command_id: str) -> str:
-    """Derive the id of the close for a stop crossed before it was set: one close per stop."""
-    digest = hashlib.blake2b(stop_command_id.encode(), digest_size=16).hexdigest()
-    return f"stop-crossed-{digest}"
 
 
 def stop_crossed(position: PositionSnapshot, stop_loss: Decimal) -> bool:
@@ -212,10 +206,13 @@ class ExecutionDesk:
             await self._on_stop_refused(command, exc)
 
     async def _on_stop_refused(self, command: SetTradingStop, refusal: ExchangeError) -> None:
-        """Drop a stop a closed position no longer needs; close one whose stop is already crossed.
+        """Drop a stop a closed position no longer needs, or one the mark has already crossed.
 
-        Bybit refuses a stop-loss on the wrong side of the price (10001): the position has moved
-        through its stop before the stop could be held, and what the stop was for is due now.
+        Bybit refuses a stop-loss on the wrong side of the price (10001): the position moved
+        through the level before it could be held. That is no bad input: the protection agent's
+        own stop, tighter than the exchange's safety net, is crossed too and closes the position
+        under its own ids. The desk does not close it itself: the command names a level, not a
+        position, and a redelivered command may meet a newer position of the same symbol.
         """
         held = [p for p in await self._exchange.positions(command.symbol) if p.size]
         if not held:
@@ -224,17 +221,9 @@ class ExecutionDesk:
             return
         if not stop_crossed(held[0], command.stop_loss):
             raise refusal
-        log.warning("%s: stop %s refused (%s): the mark %s has crossed it; closing the position",
-                    command.symbol, command.stop_loss, refusal, held[0].mark_price)  # fmt: skip
-        await self._close(
-            ClosePosition(
-                command_id=crossed_stop_command_id(command.command_id),
-                strategy=command.strategy,
-                symbol=command.symbol,
-                reason=f"stop {command.stop_loss} crossed before the exchange held it",
-                issued_at_ms=command.issued_at_ms,
-            )
-        )
+        log.warning("%s: stop %s refused (%s): the mark %s has crossed it; the protection "
+                    "agent's own stop closes the position", command.symbol, command.stop_loss,
+                    refusal, held[0].mark_price)  # fmt: skip
 
     async def _query(self, command: QueryOrder) -> None:
         self._silent.pop(command.order_link_id, None)
