@@ -1,47 +1,44 @@
 """Keep Faust from committing an offset that no agent has finished with.
 
 At-least-once delivery holds only if a partition's committed offset never passes an event some
-agent has not finished. faust-streaming 0.15.3 breaks that in two places, and a SIGKILL after
-such a commit loses the events it passed over (the split crash test lost up to 36 orders from
-PostgreSQL this way, and 8 execution lanes could lose a command):
+agent has not finished: a SIGKILL after such a commit loses the events it passed over.
+faust-streaming 0.15.3 breaks that in four places (the split crash test lost order events on
+their way to PostgreSQL through the first; 8 execution lanes stalled on the second):
 
-1. **Skipped events count as done.** During a rebalance ``Stream.__aiter__`` skips every event
-   it takes while flow control is suspended, or that was fetched in an older consumer
-   generation, and it acknowledges the skipped event, even on a ``noack`` stream. When the
-   other agents on that topic have already finished the event, that acknowledgement is the last
-   one, and its offset becomes committable although the skipping agent (a records sink behind a
-   backlog) never handled it. The revocation commit runs with no committed offset on record
-   (Faust drops it first) and so commits that run of offsets as it is.
-2. **One in-flight event at the head is stepped over** (faust-streaming#606, PR #707 still
-   open): ``Consumer._new_offset`` tolerates a one-offset gap between the committed offset and
-   the first acknowledged one, meant for transaction markers, so an event still being worked on
-   at the committed offset while later ones finish (execution lanes) is committed over.
-
-:func:`install` patches both, once per process, before the app starts:
-
-- an acknowledgement made while flow control is suspended, or of an event from an older
-  generation, retires the event without counting its offset: after every rebalance Faust seeks
-  back to the committed offset and fetches those events again, so they are handled again by
-  every agent (every effect downstream is idempotent) instead of never by one of them;
-- a commit never passes the lowest offset of an event that a stream has taken and not finished.
-
-3. **A partition without a committed offset is not sought back after recovery.** While a worker
+1. **A partition without a committed offset is not sought back after recovery.** While a worker
    recovers its tables, ``Consumer.getmany`` drops the records it fetched for partitions not yet
    active, counting on the seek to the committed offsets that ends every recovery to fetch them
-   again. A partition nobody has committed yet (its first worker was killed within seconds) is
-   not sought at all, so its fetch position stays past the dropped records; the agents start at
-   whatever comes next, and the first commit covers the gap (the split crash test lost the
-   first 10 orders' records of a partition this way, seed 377334593). With
-   ``auto_offset_reset=earliest`` such a partition is now sought to its first offset, which is
-   where a worker with nothing committed must read from.
-4. **Commits run while the committed offsets are unknown.** Faust forgets a partition's
+   again. A partition nobody has committed yet (its first worker was killed within the commit
+   interval) is not sought at all, so its fetch position stays past the dropped records; the
+   agents start at whatever comes next, and the first commit covers the gap (10 orders' records
+   of one partition, crash-test seed 377334593).
+2. **Commits run while the committed offsets are unknown.** Faust forgets a partition's
    committed offset when it is revoked and learns it again in that seek, which can take a
    second; meanwhile the agents may already handle records (recovery resumes the flow before
    the seek), and the periodic commit, seeing no committed offset, commits the first run of
    acknowledged offsets whatever lies before it. The seek then writes back the offset it read
-   before that commit, older than the one committed, and no later acknowledgement can close the
-   gap: with 8 execution lanes every restarted worker stalled on it (crash-test seed 212656365).
-   A partition is now committed only once the seek has established its committed offset.
+   before that commit, and no later acknowledgement can close the gap (seed 212656365).
+3. **Skipped events count as done.** During a rebalance a stream skips every event it takes
+   while flow control is suspended, or that was fetched in an older consumer generation, and
+   acknowledges it, even on a ``noack`` stream. When the other agents on that topic had finished
+   the event, that acknowledgement is the last one, and its offset becomes committable although
+   the skipping agent (a records sink behind a backlog) never handled it.
+4. **One in-flight event at the head is stepped over** (faust-streaming#606, PR #707 still
+   open): ``Consumer._new_offset`` tolerates a one-offset gap between the committed offset and
+   the first acknowledged one, meant for transaction markers, so an event still being worked on
+   at the committed offset while later ones finish (execution lanes) is committed over.
+
+:func:`install` patches Faust's ``Consumer`` once per process, before the app starts:
+
+1. with ``auto_offset_reset=earliest``, every seek to the committed offsets also seeks the
+   partitions with nothing committed to their first offset, where such a worker must read from;
+2. a partition is committed only once that seek has established its committed offset (from
+   revocation until then, acknowledgements wait);
+3. an acknowledgement made while flow control is suspended, or of an event from an older
+   generation, retires the event without counting its offset: after every rebalance Faust seeks
+   back to the committed offset and fetches it again, so every agent handles it again (every
+   effect downstream is idempotent) instead of one of them never;
+4. a commit never passes the lowest offset of an event that a stream has taken and not finished.
 """
 
 from __future__ import annotations
