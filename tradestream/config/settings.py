@@ -196,7 +196,7 @@ class Settings(BaseSettings):
         description="How many order commands the execution agent carries out at once, each "
         "symbol's in order (agents/lanes.py). 1 (one at a time) is the default: with 8 the "
         "crash test passes, but a restarted worker can stop committing exec.orders until the "
-        "stall watch restarts it (2 of 8 such runs); cause not found.",
+        "stall watch restarts it (in some crash-test runs); cause not found.",
     )
     reconcile_interval_s: float = Field(
         default=10.0,
