@@ -11,10 +11,11 @@ from __future__ import annotations
 import faust
 
 from tradestream.config.settings import get_settings
-from tradestream.streams import commit_safety
+from tradestream.streams import commit_safety, topics
 
 commit_safety.install()  # before any consumer exists: at-least-once across rebalances
 settings = get_settings()
+commit_safety.allow_gaps(settings.scoped(spec.name) for spec in topics.ALL_TOPICS if spec.compacted)
 settings.faust_data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
 
 

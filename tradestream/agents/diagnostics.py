@@ -16,9 +16,12 @@ import logging
 from types import CoroutineType
 from typing import Any
 
+from tradestream.streams.commit_safety import settled
+
 log = logging.getLogger(__name__)
 
 _MAX_DEPTH = 40
+_SHOWN = 8
 
 
 def _inner(awaited: Any) -> Any:
@@ -61,15 +64,28 @@ def consumer_state(app: Any) -> list[str]:
     active = consumer._active_partitions or set()
     paused = consumer._paused_partitions
     buffered = consumer._buffered_partitions
+    known = settled(consumer)
+    unacked = _unacked_by_partition(consumer)
     lines = []
     for tp in sorted(consumer.assignment()):
         lines.append(
             f"{tp.topic}[{tp.partition}] active={tp in active} paused={tp in paused} "
             f"buffer_full={tp in buffered} read={consumer._read_offset[tp]} "
-            f"committed={consumer._committed_offset[tp]} "
-            f"highwater={consumer.highwater(tp)}"
+            f"committed={consumer._committed_offset[tp]} settled={tp in known} "
+            f"highwater={consumer.highwater(tp)} acked={sorted(consumer._acked[tp])[:_SHOWN]} "
+            f"unacked(offset, refcount, generation)={unacked.get(tp, [])[:_SHOWN]}"
         )
     return lines
+
+
+def _unacked_by_partition(consumer: Any) -> dict[Any, list[tuple[int, int, int | None]]]:
+    """Return, per partition, the events a stream took and nobody has finished, lowest first."""
+    found: dict[Any, list[tuple[int, int, int | None]]] = {}
+    for message in list(consumer._unacked_messages):
+        if not message.acked:
+            entry = (message.offset, message.refcount, message.generation_id)
+            found.setdefault(message.tp, []).append(entry)
+    return {tp: sorted(entries) for tp, entries in found.items()}
 
 
 def report(app: Any, loop: asyncio.AbstractEventLoop) -> str:
@@ -78,7 +94,10 @@ def report(app: Any, loop: asyncio.AbstractEventLoop) -> str:
     out.write("partitions:\n")
     for line in consumer_state(app):
         out.write(f"  {line}\n")
-    out.write(f"flow control active: {app.flow_control.is_active()}\n")
+    out.write(
+        f"flow control active: {app.flow_control.is_active()}, consumer generation "
+        f"{app.consumer_generation_id}\n"
+    )
     for task in sorted(asyncio.all_tasks(loop), key=lambda t: t.get_name()):
         out.write(f"task {task.get_name()}:\n")
         for frame in await_chain(task):

@@ -2,8 +2,8 @@
 
 At-least-once delivery holds only if a partition's committed offset never passes an event some
 agent has not finished: a SIGKILL after such a commit loses the events it passed over.
-faust-streaming 0.15.3 breaks that in four places (the split crash test lost order events on
-their way to PostgreSQL through the first; 8 execution lanes stalled on the second):
+faust-streaming 0.15.3 breaks that in five places (the crash tests lost order events through
+the first and the fifth, and stalled on the second):
 
 1. **A partition without a committed offset is not sought back after recovery.** While a worker
    recovers its tables, ``Consumer.getmany`` drops the records it fetched for partitions not yet
@@ -19,33 +19,49 @@ their way to PostgreSQL through the first; 8 execution lanes stalled on the seco
    acknowledged offsets whatever lies before it. The seek then writes back the offset it read
    before that commit, and no later acknowledgement can close the gap (seed 212656365).
 3. **Skipped events count as done.** During a rebalance a stream skips every event it takes
-   while flow control is suspended, or that was fetched in an older consumer generation, and
-   acknowledges it, even on a ``noack`` stream. When the other agents on that topic had finished
-   the event, that acknowledgement is the last one, and its offset becomes committable although
-   the skipping agent (a records sink behind a backlog) never handled it.
-4. **One in-flight event at the head is stepped over** (faust-streaming#606, PR #707 still
-   open): ``Consumer._new_offset`` tolerates a one-offset gap between the committed offset and
-   the first acknowledged one, meant for transaction markers, so an event still being worked on
-   at the committed offset while later ones finish (execution lanes) is committed over.
+   while flow control is suspended, or that was fetched in an older consumer generation; the
+   pure-Python stream iterator acknowledges it, even on a ``noack`` stream (the Cython one
+   leaves it unacknowledged). When the other agents on that topic had finished the event, that
+   acknowledgement is the last one, and its offset becomes committable although the skipping
+   agent never handled it.
+4. **One record at the head is stepped over** (faust-streaming#606, PR #707 still open):
+   ``Consumer._new_offset`` tolerates a one-offset gap between the committed offset and the
+   first acknowledged one, meant for transaction markers, so an event still being worked on at
+   the committed offset (execution lanes), or one that never reached the agents, is committed
+   over; a gap the fetcher saw is committed over the same way.
+5. **A batch fetched before the seek is handed out after it.** The fetch loop keeps handing out
+   the batch it holds while recovery seeks back to the committed offsets, and it remembers the
+   last offset it handed out as the partition's read offset: the seek's refetched records below
+   it are dropped as already delivered, and a jump above it is counted as a gap. Agents never
+   see those records; the commit either stalls on them or (through 4, or with nothing
+   committed) passes them (5 orders of a one-worker crash run, seed 793729485).
 
 :func:`install` patches Faust's ``Consumer`` once per process, before the app starts:
 
 1. with ``auto_offset_reset=earliest``, every seek to the committed offsets also seeks the
-   partitions with nothing committed to their first offset, where such a worker must read from;
+   partitions with nothing committed to their first offset, where such a worker must read from,
+   and a commit of such a partition starts there;
 2. a partition is committed only once that seek has established its committed offset (from
    revocation until then, acknowledgements wait);
 3. an acknowledgement made while flow control is suspended, or of an event from an older
    generation, retires the event without counting its offset: after every rebalance Faust seeks
    back to the committed offset and fetches it again, so every agent handles it again (every
    effect downstream is idempotent) instead of one of them never;
-4. a commit never passes the lowest offset of an event that a stream has taken and not finished.
+4. a commit never passes the lowest offset of an event that a stream has taken and not finished,
+   and, except on compacted topics (:func:`allow_gaps`), starts with the record at the committed
+   offset itself and counts no gap: without transactions or compaction every offset is a record;
+5. no record of a batch fetched before a seek is handed out once the seek has begun; when it
+   ends, the read offsets are put back where it set them, and records held back that were
+   fetched after it are fetched again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from faust.transport.consumer import Consumer
@@ -58,6 +74,7 @@ log = logging.getLogger(__name__)
 _installed = threading.Lock()
 _state: dict[str, Any] = {}
 _retired = {"count": 0, "logged_generation": -1}
+_compacted: set[str] = set()
 
 
 def install() -> None:
@@ -69,10 +86,12 @@ def install() -> None:
         _state["filter"] = Consumer._filter_committable_offsets
         _state["seek"] = Consumer.perform_seek
         _state["revoked"] = Consumer.on_partitions_revoked
+        _state["getmany"] = Consumer.getmany
         Consumer.ack = _ack  # type: ignore[method-assign]
         Consumer._filter_committable_offsets = _filter_committable_offsets  # type: ignore[method-assign]
         Consumer.perform_seek = _perform_seek  # type: ignore[method-assign]
         Consumer.on_partitions_revoked = _on_partitions_revoked  # type: ignore[method-assign]
+        Consumer.getmany = _getmany  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -84,6 +103,7 @@ def uninstall() -> None:
         Consumer._filter_committable_offsets = _state.pop("filter")  # type: ignore[method-assign]
         Consumer.perform_seek = _state.pop("seek")  # type: ignore[method-assign]
         Consumer.on_partitions_revoked = _state.pop("revoked")  # type: ignore[method-assign]
+        Consumer.getmany = _state.pop("getmany")  # type: ignore[method-assign]
 
 
 def is_stale(consumer: Consumer, message: Message) -> bool:
@@ -139,15 +159,47 @@ async def _on_partitions_revoked(self: Consumer, revoked: set[TP]) -> None:
     await original(self, revoked)
 
 
+@dataclass
+class SeekState:
+    """What the last seek to the committed offsets did, for the batches fetched around it."""
+
+    epoch: int = 0  # counts the seeks that ended
+    seeking: bool = False
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    reads: dict[TP, int | None] = field(default_factory=dict)  # read offsets the seek set
+    starts: dict[TP, int] = field(default_factory=dict)  # where nothing was committed: sought to
+
+
+def seek_state(consumer: Consumer) -> SeekState:
+    """Return the consumer's seek bookkeeping (made on first use)."""
+    state: SeekState | None = consumer.__dict__.get("_tradestream_seek")
+    if state is None:
+        state = consumer.__dict__["_tradestream_seek"] = SeekState()
+        state.done.set()
+    return state
+
+
 async def _perform_seek(self: Consumer) -> None:
     """Seek to the committed offsets, and partitions with none to their first offset."""
-    original: Any = _state["seek"]
-    await original(self)
-    await _seek_uncommitted_to_start(self)
-    settled(self).update(self.assignment())
+    state = seek_state(self)
+    state.seeking, state.reads = True, {}
+    state.done.clear()
+    try:
+        original: Any = _state["seek"]
+        await original(self)
+        await _seek_uncommitted_to_start(self, state)
+        settled(self).update(self.assignment())
+        committed = self._committed_offset
+        state.reads = {tp: committed.get(tp) or state.starts.get(tp) or None
+                       for tp in self.assignment()}  # fmt: skip
+        self._read_offset.update(state.reads)  # what a batch delivered meanwhile moved
+    finally:
+        state.epoch += 1
+        state.seeking = False
+        state.done.set()
 
 
-async def _seek_uncommitted_to_start(self: Consumer) -> None:
+async def _seek_uncommitted_to_start(self: Consumer, state: SeekState) -> None:
     app = self.app
     if app.conf.consumer_auto_offset_reset != "earliest":
         return
@@ -159,10 +211,63 @@ async def _seek_uncommitted_to_start(self: Consumer) -> None:
         return
     starts = await self.earliest_offsets(*uncommitted)
     for tp in uncommitted:
-        start = starts.get(tp) or 0
+        start = state.starts[tp] = starts.get(tp) or 0
         await self.seek(tp, start)
     log.info("nothing committed yet on %d partitions (%s...): reading them from their start",
              len(uncommitted), uncommitted[0])  # fmt: skip
+
+
+async def _getmany(
+    self: Consumer,
+    timeout: float,  # noqa: ASYNC109 - Faust's signature
+) -> AsyncIterator[tuple[TP, Message]]:
+    """Hand out fetched records, but none of a batch fetched before a seek that ended since.
+
+    Faust's fetch loop drops every record below the partition's read offset (taken for one
+    already delivered) and counts a jump above it as a gap to commit over. Records of a batch
+    in hand when the seek ends would move the read offset past the records the seek fetches
+    again (dropped: stalled or, with a gap or nothing committed, lost).
+    """
+    state = seek_state(self)
+    epoch = state.epoch
+    batch = _state["getmany"](self, timeout)
+    held_back: dict[TP, int] = {}
+    try:
+        async for tp, message in batch:
+            if state.seeking or state.epoch != epoch:
+                held_back.setdefault(tp, message.offset)
+                continue
+            yield tp, message
+    finally:
+        await batch.aclose()
+    if state.seeking or state.epoch != epoch:
+        await _after_seek(self, state, held_back)
+
+
+async def _after_seek(self: Consumer, state: SeekState, held_back: dict[TP, int]) -> None:
+    """Put the read offsets back where the seek set them; fetch again what was held back."""
+    await state.done.wait()
+    self._read_offset.update(state.reads)  # moved by the last record delivered before it
+    assigned = self.assignment()
+    again = []
+    for tp, first in sorted(held_back.items()):
+        position = await self.position(tp) if tp in assigned else None
+        if position is not None and position > first:  # fetched after the seek: again
+            await self.seek(tp, first)
+            again.append(f"{tp.topic}[{tp.partition}]@{first}")
+    if held_back:
+        log.info("seek: a batch fetched around it was held back on %d partitions; fetching "
+                 "again %s", len(held_back), ", ".join(again) or "none")  # fmt: skip
+
+
+def allow_gaps(topics: Iterable[str]) -> None:
+    """Name the compacted topics: the only ones where offsets may be missing between records.
+
+    On them a commit may pass offsets the fetcher found missing, and a missing record at the
+    committed offset, as Faust does. Elsewhere (no transactions, no compaction) every offset is
+    a record, so a commit waits for the record at the committed offset and never counts a gap.
+    """
+    _compacted.update(topics)
 
 
 def in_flight_floors(messages: Iterable[Message]) -> dict[TP, int]:
@@ -193,16 +298,22 @@ def _filter_committable_offsets(self: Consumer, tps: Iterable[TP]) -> dict[TP, i
 def next_commit(consumer: Consumer, tp: TP, floor: int | None) -> int | None:
     """Return the offset to commit for ``tp`` (the next one to read), or None to wait.
 
-    Faust's rule (fold known gaps in, take the first run of consecutive acknowledged offsets,
-    tolerate a one-offset gap at the head) stopped below ``floor``, the lowest in-flight offset.
+    Faust's rule (take the first run of consecutive acknowledged offsets) starting at the
+    committed offset (with nothing committed, at the first offset the seek read from) and
+    stopped below ``floor``, the lowest in-flight offset. Only on compacted topics are gaps the
+    fetcher saw folded in and a missing record at the head tolerated, as Faust does everywhere.
     """
     acked: list[int] = consumer._acked[tp]
     if not acked:
         return None
-    _fold_gaps(consumer, tp, acked)
+    compacted = tp.topic in _compacted
+    if compacted:
+        _fold_gaps(consumer, tp, acked)
     acked.sort()
     committed = consumer._committed_offset[tp]
-    if committed and acked[0] - committed > 1:
+    if committed is None:  # nothing committed: the first offset the seek read from, if known
+        committed = seek_state(consumer).starts.get(tp)
+    if committed is not None and acked[0] - committed > (1 if compacted else 0):
         return None
     batch = next(consecutive_numbers(acked))
     if floor is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import cast
 
 import faust
@@ -36,6 +36,8 @@ def consumer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Consumer]:
         books.clear()
     commit_safety.settled(consumer).clear()
     commit_safety.settled(consumer).update(TP(TOPIC, n) for n in range(4))
+    consumer.__dict__.pop("_tradestream_seek", None)
+    consumer._read_offset.clear()
     commit_safety.install()
     yield consumer
     commit_safety.install()  # a test that compared with Faust's own rule put the patch back
@@ -139,11 +141,51 @@ def test_a_run_from_a_fresh_group_commits_when_nothing_is_in_progress(consumer: 
     assert commit(consumer) == {PARTITION: 4}
 
 
-def test_offsets_the_fetcher_saw_missing_still_count(consumer: Consumer) -> None:
+def test_on_a_compacted_topic_offsets_the_fetcher_saw_missing_count(
+    consumer: Consumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(commit_safety, "_compacted", {TOPIC})
     consumer._committed_offset[PARTITION] = 3
     consumer._gap[PARTITION].addi(5, 7)
     finish(consumer, taken(consumer, 3, 4, 7, 8))
     assert commit(consumer) == {PARTITION: 9}
+
+
+def test_elsewhere_a_gap_is_no_record_and_the_commit_stops_before_it(consumer: Consumer) -> None:
+    """Without compaction or transactions a gap means records the agents never saw."""
+    consumer._committed_offset[PARTITION] = 3
+    consumer._gap[PARTITION].addi(5, 7)
+    finish(consumer, taken(consumer, 3, 4, 7, 8))
+    assert commit(consumer) == {PARTITION: 5}
+    assert commit(consumer) == {}
+
+
+def test_the_commit_waits_for_the_record_at_the_committed_offset(consumer: Consumer) -> None:
+    """Faust would pass offset 6 although no agent took it (crash-test seed 913363046)."""
+    consumer._committed_offset[PARTITION] = 6
+    finish(consumer, taken(consumer, 7, 8, 9))
+    assert commit(consumer) == {}
+    finish(consumer, taken(consumer, 6))
+    assert commit(consumer) == {PARTITION: 10}
+
+
+def test_on_a_compacted_topic_a_missing_record_at_the_head_is_passed(
+    consumer: Consumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(commit_safety, "_compacted", {TOPIC})
+    consumer._committed_offset[PARTITION] = 6
+    finish(consumer, taken(consumer, 7, 8, 9))
+    assert commit(consumer) == {PARTITION: 10}
+
+
+def test_with_nothing_committed_the_commit_starts_where_the_seek_read_from(
+    consumer: Consumer,
+) -> None:
+    commit_safety.seek_state(consumer).starts[PARTITION] = 0
+    finish(consumer, taken(consumer, 9, 10))
+    assert commit(consumer) == {}
+    finish(consumer, taken(consumer, *range(9)))
+    assert commit(consumer) == {PARTITION: 11}
 
 
 def test_install_is_idempotent_and_reversible(consumer: Consumer) -> None:
@@ -213,3 +255,54 @@ async def test_nothing_is_committed_while_the_committed_offset_is_being_learnt(
 
 async def _nothing_to_do(revoked: set[TP]) -> None:
     return None
+
+
+async def test_a_batch_fetched_before_a_seek_is_not_handed_out_after_it(
+    consumer: Consumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Faust's fetch loop would drop the refetched 6..20 as below the read offset 21."""
+    other = TP(TOPIC, 1)
+    positions = {PARTITION: 6, other: 32}  # after the seek: PARTITION not refetched yet
+    seeks: list[tuple[TP, int]] = []
+
+    async def batch(self: Consumer, _timeout: float) -> AsyncIterator[tuple[TP, Message]]:
+        for tp, offset in ((PARTITION, 20), (PARTITION, 21), (other, 30), (other, 31)):
+            yield tp, message(offset, tp=tp)
+
+    async def seek_to_committed() -> dict[TP, int | None]:
+        return {PARTITION: 6, other: 30}
+
+    async def position(tp: TP) -> int:
+        return positions[tp]
+
+    async def seek(tp: TP, offset: int) -> None:
+        seeks.append((tp, offset))
+
+    monkeypatch.setitem(commit_safety._state, "getmany", batch)
+    monkeypatch.setattr(consumer, "seek_to_committed", seek_to_committed)
+    monkeypatch.setattr(consumer, "assignment", lambda: {PARTITION, other})
+    monkeypatch.setattr(consumer, "position", position)
+    monkeypatch.setattr(consumer, "seek", seek)
+
+    handed = []
+    async for tp, record in consumer.getmany(timeout=1.0):
+        handed.append((tp, record.offset))
+        await consumer.perform_seek()  # recovery ends while the fetch loop delivers 20
+        consumer._read_offset[tp] = record.offset  # what the fetch loop then records
+
+    assert handed == [(PARTITION, 20)]
+    assert consumer._read_offset[PARTITION] == 6
+    assert consumer._read_offset[other] == 30
+    assert seeks == [(other, 30)]  # fetched after the seek, held back: fetched again
+
+
+async def test_a_batch_without_a_seek_is_handed_out_whole(
+    consumer: Consumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def batch(self: Consumer, _timeout: float) -> AsyncIterator[tuple[TP, Message]]:
+        for offset in (4, 5, 6):
+            yield PARTITION, message(offset)
+
+    monkeypatch.setitem(commit_safety._state, "getmany", batch)
+    handed = [record.offset async for _, record in consumer.getmany(timeout=1.0)]
+    assert handed == [4, 5, 6]
