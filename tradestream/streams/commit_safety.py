@@ -167,7 +167,7 @@ class SeekState:
     seeking: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
     reads: dict[TP, int | None] = field(default_factory=dict)  # read offsets the seek set
-    starts: dict[TP, int] = field(default_factory=dict)  # where nothing was committed: sought to
+    starts: dict[TP, int] = field(default_factory=dict)  # first offsets (auto reset earliest)
 
 
 def seek_state(consumer: Consumer) -> SeekState:
@@ -200,21 +200,25 @@ async def _perform_seek(self: Consumer) -> None:
 
 
 async def _seek_uncommitted_to_start(self: Consumer, state: SeekState) -> None:
+    """Seek partitions with nothing committed to their first offset; note every first offset.
+
+    The first offsets also tell where a commit may start when what was committed has expired
+    (a worker down for longer than the topic's retention reads on from the first record left).
+    """
     app = self.app
     if app.conf.consumer_auto_offset_reset != "earliest":
         return
-    uncommitted = sorted(
-        tp for tp in self.assignment()
-        if self._committed_offset.get(tp) is None and app.topics.acks_enabled_for(tp.topic)
-    )  # fmt: skip
-    if not uncommitted:
+    acking = sorted(tp for tp in self.assignment() if app.topics.acks_enabled_for(tp.topic))
+    if not acking:
         return
-    starts = await self.earliest_offsets(*uncommitted)
+    starts = await self.earliest_offsets(*acking)
+    state.starts.update({tp: starts.get(tp) or 0 for tp in acking})
+    uncommitted = [tp for tp in acking if self._committed_offset.get(tp) is None]
     for tp in uncommitted:
-        start = state.starts[tp] = starts.get(tp) or 0
-        await self.seek(tp, start)
-    log.info("nothing committed yet on %d partitions (%s...): reading them from their start",
-             len(uncommitted), uncommitted[0])  # fmt: skip
+        await self.seek(tp, state.starts[tp])
+    if uncommitted:
+        log.info("nothing committed yet on %d partitions (%s...): reading them from their start",
+                 len(uncommitted), uncommitted[0])  # fmt: skip
 
 
 async def _getmany(
@@ -311,8 +315,9 @@ def next_commit(consumer: Consumer, tp: TP, floor: int | None) -> int | None:
         _fold_gaps(consumer, tp, acked)
     acked.sort()
     committed = consumer._committed_offset[tp]
-    if committed is None:  # nothing committed: the first offset the seek read from, if known
-        committed = seek_state(consumer).starts.get(tp)
+    start = seek_state(consumer).starts.get(tp)  # the first offset at the last seek, if known
+    if start is not None and (committed is None or committed < start):
+        committed = start  # nothing committed, or what was has expired: read from the first
     if committed is not None and acked[0] - committed > (1 if compacted else 0):
         return None
     batch = next(consecutive_numbers(acked))

@@ -26,6 +26,7 @@ APP = faust.App("commit-safety-test", broker="kafka://127.0.0.1:1", autodiscover
 def consumer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Consumer]:
     """Yield a real Faust consumer (never started) with clean books, flow running, acks on."""
     monkeypatch.setattr(APP.topics, "acks_enabled_for", lambda topic: True)
+    monkeypatch.setattr(APP.consumer, "earliest_offsets", _all_from_zero)
     APP.flow_control.resume()
     APP.consumer_generation_id = 7
     consumer = cast(Consumer, APP.consumer)
@@ -41,6 +42,10 @@ def consumer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Consumer]:
     commit_safety.install()
     yield consumer
     commit_safety.install()  # a test that compared with Faust's own rule put the patch back
+
+
+async def _all_from_zero(*tps: TP) -> dict[TP, int]:
+    return dict.fromkeys(tps, 0)
 
 
 def message(offset: int, generation: int = 7, tp: TP = PARTITION) -> Message:
@@ -167,6 +172,16 @@ def test_the_commit_waits_for_the_record_at_the_committed_offset(consumer: Consu
     assert commit(consumer) == {}
     finish(consumer, taken(consumer, 6))
     assert commit(consumer) == {PARTITION: 10}
+
+
+def test_past_an_expired_committed_offset_the_commit_starts_at_the_first_record_left(
+    consumer: Consumer,
+) -> None:
+    """A worker down for longer than the retention reads on from the first record left."""
+    consumer._committed_offset[PARTITION] = 5
+    commit_safety.seek_state(consumer).starts[PARTITION] = 40
+    finish(consumer, taken(consumer, 40, 41))
+    assert commit(consumer) == {PARTITION: 42}
 
 
 def test_on_a_compacted_topic_a_missing_record_at_the_head_is_passed(
