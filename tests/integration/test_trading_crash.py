@@ -10,9 +10,10 @@ killed at a random moment and one of them a second time. Order commands stream o
 PostgreSQL the same orders and executions. The seed is printed; ``TRADESTREAM_CRASH_SEED``
 replays a run.
 
-Now and then Faust stops feeding a restarted worker one of its partitions (faust-streaming #175,
-#523); the worker notices and exits for a restart (``agents/stall_watch.py``), and the test
-restarts it as a supervisor would, counting it.
+Should Faust stop feeding a restarted worker one of its partitions (it did, until
+``streams/commit_safety.py`` kept its fetch loop from dropping what a seek fetched again), the
+worker notices and exits for a restart (``agents/stall_watch.py``), and the test restarts it as
+a supervisor would, counting it.
 """
 
 from __future__ import annotations

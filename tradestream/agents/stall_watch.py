@@ -1,11 +1,12 @@
 """Notice a Faust worker that holds partitions with input waiting and no longer feeds its agents.
 
-In about one run in three of the SIGKILL crash test, a trading worker restarted after a
-rebalance took its partitions, recovered its tables, said ready, processed part of its backlog
-and then never handed another record of one partition to its agent: no error, no log line, the
-input waiting at the broker, the agent idle (faust-streaming #175, #523 report the same). The
-group believes the partition owned, so no other worker takes it over; trading on those symbols
-stops silently. Until the cause is found in Faust, the worker watches itself:
+Until session 8, some runs of the SIGKILL crash test ended with a restarted trading worker that
+took its partitions, recovered its tables, said ready, processed part of its backlog and then
+never committed one partition again: no error, no log line, the input waiting, the agent idle
+(faust-streaming #175, #523 report the like). The cause found was Faust's fetch loop dropping
+the records that the seek ending recovery fetched again (``streams/commit_safety.py``, flaw 5,
+patched since). The group believes such a partition owned, so no other worker takes it over and
+trading on its symbols stops silently; the worker still watches itself, for any other way in:
 
 - every ``stall_check_interval_s`` it compares, per assigned input partition (not changelogs),
   the broker's end offset, the consumer's fetch position, the last offset handed to the agents
