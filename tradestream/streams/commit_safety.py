@@ -64,6 +64,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiokafka.errors import IllegalStateError
 from faust.transport.consumer import Consumer
 from faust.types import TP
 from faust.types.tuples import Message, ack_lock
@@ -255,10 +256,13 @@ async def _after_seek(self: Consumer, state: SeekState, held_back: dict[TP, int]
     assigned = self.assignment()
     again = []
     for tp, first in sorted(held_back.items()):
-        position = await self.position(tp) if tp in assigned else None
-        if position is not None and position > first:  # fetched after the seek: again
-            await self.seek(tp, first)
-            again.append(f"{tp.topic}[{tp.partition}]@{first}")
+        try:
+            position = await self.position(tp) if tp in assigned else None
+            if position is not None and position > first:  # fetched after the seek: again
+                await self.seek(tp, first)
+                again.append(f"{tp.topic}[{tp.partition}]@{first}")
+        except IllegalStateError:  # revoked meanwhile: its next owner seeks to the committed
+            continue
     if held_back:
         log.info("seek: a batch fetched around it was held back on %d partitions; fetching "
                  "again %s", len(held_back), ", ".join(again) or "none")  # fmt: skip

@@ -7,6 +7,7 @@ from typing import cast
 
 import faust
 import pytest
+from aiokafka.errors import IllegalStateError
 from faust.transport.consumer import Consumer
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage, Message
@@ -321,3 +322,27 @@ async def test_a_batch_without_a_seek_is_handed_out_whole(
     monkeypatch.setitem(commit_safety._state, "getmany", batch)
     handed = [record.offset async for _, record in consumer.getmany(timeout=1.0)]
     assert handed == [4, 5, 6]
+
+
+async def test_a_partition_revoked_before_it_is_fetched_again_is_left_to_its_next_owner(
+    consumer: Consumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def batch(self: Consumer, _timeout: float) -> AsyncIterator[tuple[TP, Message]]:
+        yield PARTITION, message(20)
+        yield PARTITION, message(21)
+
+    async def seek_to_committed() -> dict[TP, int | None]:
+        return {PARTITION: 6}
+
+    async def revoked(tp: TP) -> int:
+        raise IllegalStateError(f"Partition {tp} is not assigned")
+
+    monkeypatch.setitem(commit_safety._state, "getmany", batch)
+    monkeypatch.setattr(consumer, "seek_to_committed", seek_to_committed)
+    monkeypatch.setattr(consumer, "assignment", lambda: {PARTITION})
+    monkeypatch.setattr(consumer, "position", revoked)
+    handed = []
+    async for _, record in consumer.getmany(timeout=1.0):
+        handed.append(record.offset)
+        await consumer.perform_seek()
+    assert handed == [20]
