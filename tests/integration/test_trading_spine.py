@@ -12,6 +12,7 @@ import getpass
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
+import aiohttp
 import asyncpg
 import pytest
 
@@ -71,6 +72,21 @@ async def test_a_manual_signal_becomes_a_filled_order_and_a_position_in_postgres
     assert "risk.approved" in audit
     assert "order.order_filled" in audit
     assert "risk.refused.max_positions_per_symbol" in audit
+    await _diagnostics_show_every_order_partition_settled(settings, trading_worker)
+
+
+async def _diagnostics_show_every_order_partition_settled(
+    settings: Settings, worker: WorkerProcess
+) -> None:
+    """``GET /diagnostics/`` reads Faust's real consumer: commits, acknowledgements, tasks."""
+    async with aiohttp.ClientSession() as session, session.get(f"{worker.url}/diagnostics/") as got:
+        got.raise_for_status()
+        report = await got.text()
+    orders = [line for line in report.splitlines() if settings.scoped("exec.orders") in line]
+    assert len(orders) == settings.partitions
+    assert all("settled=True" in line and "unacked(offset, refcount, generation)=" in line
+               for line in orders)  # fmt: skip
+    assert "task " in report
 
 
 async def test_the_kill_switch_flattens_refuses_survives_a_restart_and_resets_by_hand(
