@@ -165,7 +165,7 @@ class SeekState:
     """What the last seek to the committed offsets did, for the batches fetched around it."""
 
     epoch: int = 0  # counts the seeks that ended
-    seeking: bool = False
+    seeking: int = 0  # seeks under way (the fetch loop's own may overlap recovery's)
     done: asyncio.Event = field(default_factory=asyncio.Event)
     reads: dict[TP, int | None] = field(default_factory=dict)  # read offsets the seek set
     starts: dict[TP, int] = field(default_factory=dict)  # first offsets (auto reset earliest)
@@ -183,7 +183,8 @@ def seek_state(consumer: Consumer) -> SeekState:
 async def _perform_seek(self: Consumer) -> None:
     """Seek to the committed offsets, and partitions with none to their first offset."""
     state = seek_state(self)
-    state.seeking, state.reads = True, {}
+    state.seeking += 1
+    state.reads = {}
     state.done.clear()
     try:
         original: Any = _state["seek"]
@@ -196,8 +197,9 @@ async def _perform_seek(self: Consumer) -> None:
         self._read_offset.update(state.reads)  # what a batch delivered meanwhile moved
     finally:
         state.epoch += 1
-        state.seeking = False
-        state.done.set()
+        state.seeking -= 1
+        if not state.seeking:
+            state.done.set()
 
 
 async def _seek_uncommitted_to_start(self: Consumer, state: SeekState) -> None:

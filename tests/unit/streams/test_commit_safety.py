@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import cast
 
@@ -346,3 +347,29 @@ async def test_a_partition_revoked_before_it_is_fetched_again_is_left_to_its_nex
         handed.append(record.offset)
         await consumer.perform_seek()
     assert handed == [20]
+
+
+async def test_records_wait_until_overlapping_seeks_have_all_ended(
+    consumer: Consumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fetch loop's own seek (flow stopped) may run while recovery's is under way."""
+    asked, release = asyncio.Event(), asyncio.Event()
+
+    async def seek_to_committed() -> dict[TP, int | None]:
+        if not asked.is_set():  # recovery's seek: it waits on the broker
+            asked.set()
+            await release.wait()
+        return {PARTITION: 6}
+
+    monkeypatch.setattr(consumer, "seek_to_committed", seek_to_committed)
+    monkeypatch.setattr(consumer, "assignment", lambda: {PARTITION})
+    first = asyncio.create_task(consumer.perform_seek())
+    await asked.wait()
+    await consumer.perform_seek()
+    state = commit_safety.seek_state(consumer)
+    assert state.seeking == 1
+    assert not state.done.is_set()
+    release.set()
+    await first
+    assert state.seeking == 0
+    assert state.done.is_set()
