@@ -189,7 +189,7 @@ async def _perform_seek(self: Consumer) -> None:
     try:
         original: Any = _state["seek"]
         await original(self)
-        await _seek_uncommitted_to_start(self, state)
+        await _learn_first_offsets(self, state)
         settled(self).update(self.assignment())
         committed = self._committed_offset
         state.reads = {tp: committed.get(tp) or state.starts.get(tp) or None
@@ -202,8 +202,8 @@ async def _perform_seek(self: Consumer) -> None:
             state.done.set()
 
 
-async def _seek_uncommitted_to_start(self: Consumer, state: SeekState) -> None:
-    """Seek partitions with nothing committed to their first offset; note every first offset.
+async def _learn_first_offsets(self: Consumer, state: SeekState) -> None:
+    """Note the first offset of every input partition; seek those with nothing committed there.
 
     The first offsets also tell where a commit may start when what was committed has expired
     (a worker down for longer than the topic's retention reads on from the first record left).
